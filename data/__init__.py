@@ -1,0 +1,1 @@
+"""Published constants typed from papers, and the synthetic demo sweep (installed as ``scaling._published``)."""
