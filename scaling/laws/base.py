@@ -1,0 +1,260 @@
+"""The law specification: a scaling law is a declared, pure function of parameters and data.
+
+A :class:`Law` declares
+
+* ``param_names`` — the paper's symbols (``E, A, B, alpha, beta`` for Chinchilla), the *natural*
+  parameters reported to users;
+* ``transforms`` — per parameter, ``"log"`` or ``"id"``: the optimiser works in *internal*
+  coordinates ``z = log(theta)`` or ``z = theta`` element-wise (Hoffmann et al. 2022 optimise
+  ``a = log A, b = log B, e = log E``, their eq. 11);
+* ``variables`` — the table columns the law reads (``n_params``, ``n_tokens``, ...);
+* ``bounds`` (natural units) and a default start ``grid`` (internal units);
+* :meth:`evaluate` — predictions for a *batch* of parameter vectors at once, plus a
+  vector–Jacobian product (the analytic gradient), which is what makes multi-start fitting and the
+  bootstrap fast: thousands of starts or resamples are optimised as one array computation.
+
+Laws know nothing about data tables, objectives or optimisers. Options such as fixing a parameter
+or tying two exponents are expressed by :meth:`Law.constrain`, which returns a new law whose free
+parameters map linearly onto the full internal vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import DataError, format_message
+
+__all__ = ["Law", "Evaluation", "as_param_array"]
+
+FloatArray = NDArray[np.float64]
+# evaluate() returns predictions f (S, n) and a function u (S, n) -> sum_n u * df/dz  (S, P)
+Evaluation = tuple[FloatArray, Callable[[FloatArray], FloatArray] | None]
+
+
+def as_param_array(law: "Law", params: Any) -> FloatArray:
+    """Natural parameter vector(s) from a Series, mapping, sequence or array (…, P)."""
+    if isinstance(params, pd.DataFrame):
+        missing = [p for p in law.param_names if p not in params.columns]
+        if missing:
+            raise DataError(format_message("Parameters", f"of law '{law.name}'", f"columns {list(law.param_names)}",
+                                           f"columns {list(params.columns)}", f"Missing: {missing}."))
+        return params[list(law.param_names)].to_numpy(dtype=float)
+    if isinstance(params, (pd.Series, Mapping)):
+        missing = [p for p in law.param_names if p not in params]
+        if missing:
+            raise DataError(format_message("Parameters", f"of law '{law.name}'", f"named {list(law.param_names)}",
+                                           f"{sorted(params.keys())}", f"Missing: {missing}."))
+        return np.array([float(params[p]) for p in law.param_names])
+    arr = np.asarray(params, dtype=float)
+    if arr.shape[-1] != len(law.param_names):
+        raise DataError(format_message("Parameter vector", f"of law '{law.name}'",
+                                       f"of length {len(law.param_names)} ({', '.join(law.param_names)})",
+                                       f"shape {arr.shape}"))
+    return arr
+
+
+class Law:
+    """Base class of every scaling law. Subclasses set the class attributes and implement
+    :meth:`_evaluate` (and, for speed, an analytic vector–Jacobian product).
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"chinchilla"``).
+    param_names : tuple of str
+        Natural parameters in the paper's symbols.
+    transforms : tuple of {"log", "id"}
+        Internal coordinate of each parameter.
+    variables : tuple of str
+        Table columns the law reads.
+    formula, reference : str
+        Human-readable formula and citation (paper, equation).
+    """
+
+    name: ClassVar[str] = "law"
+    param_names: tuple[str, ...] = ()
+    transforms: tuple[str, ...] = ()
+    variables: tuple[str, ...] = ("n_params", "n_tokens")
+    formula: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    #: default objective for this law ("huber" on log residuals, as Hoffmann) and its delta
+    default_loss: ClassVar[str] = "huber"
+    default_delta: ClassVar[float] = 1e-3
+
+    # ------------------------------------------------------------------ specification
+    @property
+    def options(self) -> dict[str, Any]:
+        """Constructor options, JSON-serialisable; ``get_law(name, **options)`` rebuilds the law."""
+        return {}
+
+    def spec(self) -> dict[str, Any]:
+        """JSON description of the law (name + options), used to save fits."""
+        return {"name": self.name, "options": self.options}
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def internal_names(self) -> tuple[str, ...]:
+        return tuple(f"log_{p}" if t == "log" else p for p, t in zip(self.param_names, self.transforms))
+
+    def bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Natural-unit bounds (lower, upper); ±inf where unbounded."""
+        return np.full(self.n_params, -np.inf), np.full(self.n_params, np.inf)
+
+    def internal_bounds(self) -> tuple[FloatArray, FloatArray]:
+        lo, hi = self.bounds()
+        lo = lo.astype(float).copy()
+        hi = hi.astype(float).copy()
+        for i, t in enumerate(self.transforms):
+            if t == "log":
+                with np.errstate(divide="ignore"):
+                    lo[i] = np.log(lo[i]) if lo[i] > 0 else -np.inf
+                    hi[i] = np.log(hi[i]) if hi[i] > 0 else -np.inf
+        return lo, hi
+
+    def grid(self) -> FloatArray:
+        """Default start grid in *internal* coordinates, shape (k, P)."""
+        raise NotImplementedError
+
+    def to_internal(self, theta: ArrayLike) -> FloatArray:
+        theta = np.asarray(theta, dtype=float)
+        z = theta.copy()
+        for i, t in enumerate(self.transforms):
+            if t == "log":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    z[..., i] = np.log(theta[..., i])
+        return z
+
+    def to_natural(self, z: ArrayLike) -> FloatArray:
+        z = np.asarray(z, dtype=float)
+        theta = z.copy()
+        for i, t in enumerate(self.transforms):
+            if t == "log":
+                with np.errstate(over="ignore"):
+                    theta[..., i] = np.exp(z[..., i])
+        return theta
+
+    def dnatural_dinternal(self, z: ArrayLike) -> FloatArray:
+        """Diagonal of the Jacobian d theta / d z (for the delta method)."""
+        z = np.asarray(z, dtype=float)
+        d = np.ones_like(z)
+        for i, t in enumerate(self.transforms):
+            if t == "log":
+                d[..., i] = np.exp(z[..., i])
+        return d
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, z: FloatArray, X: Mapping[str, FloatArray], *, grad: bool = True) -> Evaluation:
+        """Predictions for a batch of internal parameter vectors.
+
+        Parameters
+        ----------
+        z : (S, P) array of internal parameters.
+        X : mapping of variable name -> (n,) float arrays.
+        grad : also return the vector–Jacobian product.
+
+        Returns
+        -------
+        f : (S, n) predictions; vjp : callable (S, n) -> (S, P) with ``vjp(u)[s] = sum_i u[s,i] df[s,i]/dz[s]``.
+        """
+        z = np.atleast_2d(np.asarray(z))
+        if z.dtype not in (np.float32, np.float64):
+            z = z.astype(float)
+        return self._evaluate(z, X, grad)
+
+    def _evaluate(self, z: FloatArray, X: Mapping[str, FloatArray], grad: bool) -> Evaluation:
+        raise NotImplementedError
+
+    def predict(self, params: Any, **variables: ArrayLike) -> FloatArray:
+        """Evaluate the law at natural ``params`` (Series, mapping, or array (P,) / (S, P)).
+
+        Variables are given by name (``n_params=..., n_tokens=...``) and broadcast together.
+        Returns an array of the broadcast shape (with a leading S axis when params is 2-D).
+        """
+        theta = as_param_array(self, params)
+        missing = [v for v in self.variables if v not in variables]
+        extra = [v for v in variables if v not in self.variables]
+        if missing or extra:
+            raise TypeError(f"Law '{self.name}' takes the variables {list(self.variables)}; "
+                            f"missing {missing}, unexpected {extra}.")
+        arrays = np.broadcast_arrays(*[np.asarray(variables[v], dtype=float) for v in self.variables])
+        shape = arrays[0].shape
+        X = {v: a.ravel() for v, a in zip(self.variables, arrays)}
+        z = self.to_internal(np.atleast_2d(theta))
+        f, _ = self.evaluate(z, X, grad=False)
+        if theta.ndim == 1:
+            return f[0].reshape(shape)
+        return f.reshape((theta.shape[0],) + shape)
+
+    # ------------------------------------------------------------------ free coordinates
+    # The optimiser works on the *free* coordinates w; z = expand(w). For an unconstrained law w = z.
+    @property
+    def free_names(self) -> tuple[str, ...]:
+        return self.internal_names
+
+    def expand(self, w: FloatArray) -> FloatArray:
+        return np.asarray(w)
+
+    def reduce_grad(self, gz: FloatArray) -> FloatArray:
+        return gz
+
+    def contract(self, z: FloatArray) -> FloatArray:
+        return np.asarray(z, dtype=float)
+
+    def free_bounds(self) -> tuple[FloatArray, FloatArray]:
+        return self.internal_bounds()
+
+    def free_grid(self) -> FloatArray:
+        return self.grid()
+
+    #: (intercept, slope, variable) internal-index pairs entering as ``z[i] - z[j]*log(X[variable])``;
+    #: the optimiser centres log(X) for these (a linear change of coordinates that removes the strong
+    #: intercept/exponent correlation and speeds convergence, without changing the problem).
+    log_linear_pairs: ClassVar[tuple[tuple[int, int, str], ...]] = ()
+
+    def free_preconditioner(self, X: Mapping[str, FloatArray]) -> FloatArray:
+        """Matrix T (free x free) with w = T v: the optimiser's centred coordinates v."""
+        k = len(self.free_names)
+        T = np.eye(k)
+        for i, j, var in self.log_linear_pairs:
+            if var in X and i < k and j < k:
+                T[i, j] = float(np.mean(np.log(np.asarray(X[var], dtype=float))))
+        return T
+
+    # ------------------------------------------------------------------ constraints
+    def constrain(self, fixed: Mapping[str, float] | None = None,
+                  tied: Mapping[str, str] | None = None) -> "Law":
+        """A law with some parameters fixed (natural values) or tied (``{"beta": "alpha"}``)."""
+        if not fixed and not tied:
+            return self
+        from .constrained import ConstrainedLaw
+
+        return ConstrainedLaw(self, fixed=dict(fixed or {}), tied=dict(tied or {}))
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"<Law '{self.name}'{' (' + opts + ')' if opts else ''}: {self.formula}>"
+
+    def describe(self) -> str:
+        """Formula, parameters and citation, for ``scaling laws`` and summaries."""
+        return f"{self.name}: {self.formula}\n  parameters: {', '.join(self.param_names)}\n  {self.reference}"
+
+
+def check_variables(law: Law, X: Mapping[str, FloatArray]) -> None:
+    missing = [v for v in law.variables if v not in X]
+    if missing:
+        raise DataError(format_message("The data", f"for law '{law.name}'", f"to provide {list(law.variables)}",
+                                       f"no {missing}", "Add the column to the table (or derive it)."))
+
+
+def grid_product(*axes: Sequence[float]) -> FloatArray:
+    """Cartesian product of 1-D axes, shape (prod(len), len(axes))."""
+    mesh = np.meshgrid(*[np.asarray(a, dtype=float) for a in axes], indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=1)

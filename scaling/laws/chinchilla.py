@@ -1,0 +1,106 @@
+"""The Chinchilla parametric loss (Hoffmann et al. 2022, eq. 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .base import Evaluation, FloatArray, Law, check_variables, grid_product
+
+__all__ = ["Chinchilla", "HOFFMANN_GRID"]
+
+
+def _hoffmann_grid() -> FloatArray:
+    # Hoffmann et al. 2022, App. D.2: alpha, beta in {0, 0.5, ..., 2}; e in {-1, -.5, ..., 1};
+    # a, b in {0, 5, ..., 25}: 5*5*5*6*6 = 4500 starts. Internal order: (e, a, b, alpha, beta).
+    return grid_product(np.arange(-1.0, 1.01, 0.5), np.arange(0.0, 25.1, 5.0), np.arange(0.0, 25.1, 5.0),
+                        np.arange(0.0, 2.01, 0.5), np.arange(0.0, 2.01, 0.5))
+
+
+HOFFMANN_GRID = _hoffmann_grid()
+
+
+class Chinchilla(Law):
+    r"""Chinchilla parametric loss, Hoffmann et al. 2022 (arXiv 2203.15556), eq. 2:
+
+    .. math:: L(N, D) = E + \frac{A}{N^\alpha} + \frac{B}{D^\beta}
+
+    * ``E`` — irreducible loss (nats/token): the entropy of text under this tokenizer;
+    * ``A``, ``alpha`` — how loss falls with parameters N (a finite model's shortfall);
+    * ``B``, ``beta`` — how loss falls with training tokens D (a finite run's shortfall).
+
+    Fitted, as in the paper's eq. 11, in internal coordinates ``(e, a, b, alpha, beta)`` with
+    ``E = exp(e)``, ``A = exp(a)``, ``B = exp(b)`` (a log-sum-exp), from Hoffmann's 4,500-point
+    start grid. N counts all parameters including embeddings (App. F).
+
+    Parameters
+    ----------
+    tie_exponents : bool
+        Force ``alpha == beta`` (Muennighoff et al. 2023; Gadre et al. 2024).
+    fix : mapping, optional
+        Natural values to hold fixed, e.g. ``{"E": 1.69}``.
+    """
+
+    name = "chinchilla"
+    param_names = ("E", "A", "B", "alpha", "beta")
+    transforms = ("log", "log", "log", "id", "id")
+    variables = ("n_params", "n_tokens")
+    formula = "L = E + A/N^alpha + B/D^beta"
+    reference = "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, arXiv 2203.15556, eq. 2 (fit: eq. 11, App. D.2)"
+    default_loss = "huber"
+    default_delta = 1e-3
+
+    log_linear_pairs = ((1, 3, "n_params"), (2, 4, "n_tokens"))
+
+    @property
+    def internal_names(self) -> tuple[str, ...]:
+        return ("e", "a", "b", "alpha", "beta")
+
+    def grid(self) -> FloatArray:
+        return HOFFMANN_GRID.copy()
+
+    def _evaluate(self, z: FloatArray, X: Mapping[str, FloatArray], grad: bool) -> Evaluation:
+        check_variables(self, X)
+        lnN = np.log(X["n_params"]).astype(z.dtype, copy=False)
+        lnD = np.log(X["n_tokens"]).astype(z.dtype, copy=False)
+        e, a, b, al, be = (z[:, i:i + 1] for i in range(5))
+        with np.errstate(over="ignore", invalid="ignore"):
+            t1 = al * lnN
+            np.subtract(a, t1, out=t1)
+            np.exp(t1, out=t1)
+            t2 = be * lnD
+            np.subtract(b, t2, out=t2)
+            np.exp(t2, out=t2)
+            t3 = np.exp(e)
+            f = t1 + t2
+            f += t3
+        if not grad:
+            return f, None
+
+        def vjp(u: FloatArray) -> FloatArray:
+            ut1 = u * t1
+            ut2 = u * t2
+            g = np.empty((u.shape[0], 5))
+            g[:, 0] = u.sum(axis=1) * t3[:, 0]
+            g[:, 1] = ut1.sum(axis=1)
+            g[:, 2] = ut2.sum(axis=1)
+            g[:, 3] = -(ut1 @ lnN)
+            g[:, 4] = -(ut2 @ lnD)
+            return g
+
+        return f, vjp
+
+    # closed-form helpers (Hoffmann eq. 4) live in scaling.predict; the law stays a pure formula.
+
+
+def chinchilla(tie_exponents: bool = False, fix: Mapping[str, float] | None = None) -> Law:
+    """Build the Chinchilla law with options (see :class:`Chinchilla`)."""
+    law: Law = Chinchilla()
+    tied = {"beta": "alpha"} if tie_exponents else {}
+    return law.constrain(fixed=dict(fix or {}), tied=tied)
+
+
+def _options(law: Any) -> dict[str, Any]:
+    return dict(law.options)
