@@ -1,0 +1,251 @@
+"""Fitting scaling laws at the true optimum of the stated objective.
+
+>>> import scaling as sc                                       # doctest: +SKIP
+>>> res = sc.fit(sc.load_dataset("epoch_chinchilla"), law="chinchilla")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, format_message)
+from ..laws import Law, get_law
+from ..laws.base import as_param_array
+from .engine import objective_hessian
+from .objectives import LOSSES, Objective
+from .problem import FitProblem
+from .result import FitResult, Summary
+
+__all__ = ["fit", "FitResult", "FitProblem", "Summary", "Objective", "build_problem"]
+
+log = logging.getLogger("scaling")
+
+
+def _as_table(table: Any) -> Any:
+    if isinstance(table, pd.DataFrame):
+        from ..table import read_table
+
+        return read_table(table)
+    if not hasattr(table, "to_frame"):
+        raise DataError(format_message("Argument table", "of fit()", "a RunTable or a pandas DataFrame",
+                                       type(table).__name__, "Load data with scaling.read_table or load_dataset."))
+    return table
+
+
+def _data_hash(frame: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    for c in frame.columns:
+        h.update(str(c).encode())
+        h.update(np.ascontiguousarray(frame[c].to_numpy(dtype=float)).tobytes())
+    return h.hexdigest()
+
+
+def _sigma_start(objective: Objective, starts: np.ndarray) -> np.ndarray:
+    """Profile start for log sigma of the Huber likelihood: sigma = delta * mean|r| (the optimum when
+    all scaled residuals lie in the linear part of the Huber loss)."""
+    z = objective.law.expand(starts)
+    f, _ = objective.law.evaluate(z, objective.X, grad=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.abs(np.log(f) - np.log(objective.y))
+    s = objective.delta * np.nanmean(r, axis=1)
+    s = np.where(np.isfinite(s) & (s > 0), s, 1e-6)
+    return np.log(s)
+
+
+def _resolve_starts(law: Law, starts: Any) -> tuple[np.ndarray, str]:
+    if isinstance(starts, str):
+        if starts != "grid":
+            raise DataError(format_message("Option starts", "of fit()", "'grid' or parameter values (Series, dict, "
+                                           "DataFrame or array)", repr(starts)))
+        return law.free_grid(), "grid"
+    if isinstance(starts, pd.DataFrame) or (isinstance(starts, np.ndarray) and np.ndim(starts) == 2):
+        theta = as_param_array(law, starts)
+    else:
+        theta = np.atleast_2d(as_param_array(law, starts))
+    w = law.contract(law.to_internal(theta))
+    if not np.all(np.isfinite(w)):
+        raise DataError(format_message("Option starts", "of fit()", "inside the parameter domain (scale "
+                                       "constants > 0)", np.array2string(theta, precision=4)))
+    return w, "given" if len(w) > 1 else "single"
+
+
+def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, delta: float | None = None,
+                  weights: Any = None, starts: Any = "grid", fixed: Mapping[str, float] | None = None,
+                  tied: Mapping[str, str] | None = None, max_iter: int = 1000, threads: int | None = None
+                  ) -> tuple[FitProblem, Any, pd.DataFrame]:
+    """Assemble the :class:`FitProblem` that :func:`fit` solves (exposed for uncertainty methods and tests)."""
+    table = _as_table(table)
+    law_obj = get_law(law) if isinstance(law, Law) else get_law(law)
+    law_obj = law_obj.constrain(fixed=fixed, tied=tied) if (fixed or tied) else law_obj
+    loss = law_obj.default_loss if loss is None else loss
+    if loss not in LOSSES:
+        raise DataError(format_message("Option loss", "of fit()", f"one of {list(LOSSES)}", repr(loss),
+                                       "'huber' is Hoffmann et al.'s objective; 'squared' is in loss space."))
+    delta = law_obj.default_delta if delta is None else float(delta)
+    frame = table.to_frame()
+    missing = [v for v in law_obj.variables if v not in frame.columns]
+    if missing:
+        raise DataError(format_message("The table", "passed to fit()", f"to have the columns {list(law_obj.variables)} "
+                                       f"needed by law '{law_obj.name}'", f"columns {list(frame.columns)}",
+                                       f"Add {missing} to the table."))
+    X = {v: frame[v].to_numpy(dtype=float) for v in law_obj.variables}
+    y = frame["loss"].to_numpy(dtype=float)
+    w = None
+    if weights is not None:
+        w = frame[weights].to_numpy(dtype=float) if isinstance(weights, str) else np.asarray(weights, dtype=float)
+        if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise DataError(format_message("Option weights", "of fit()", f"{len(y)} finite values >= 0",
+                                           f"shape {w.shape}" if w.shape != y.shape else "negative or non-finite values",
+                                           "Pass one weight per row (or a column name)."))
+    objective = Objective(law_obj, loss, delta, X, y)
+    w0, kind = _resolve_starts(law_obj, starts)
+    if objective.extra:
+        w0 = np.column_stack([w0, _sigma_start(objective, w0)])
+    problem = FitProblem(law=law_obj, objective=objective, starts=w0, start_kind=kind, weights=w,
+                         max_iter=max_iter, threads=threads)
+    data = pd.DataFrame({v: X[v] for v in law_obj.variables})
+    data["loss"] = y
+    data["weight"] = np.ones_like(y) if w is None else w
+    return problem, table, data
+
+
+def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.DataFrame) -> list[tuple[type, str]]:
+    law = problem.law
+    out: list[tuple[type, str]] = []
+    for v in law.variables:
+        n_distinct = len(np.unique(data[v].to_numpy()))
+        if n_distinct < 2:
+            out.append((IdentifiabilityWarning, f"'{v}' takes {n_distinct} distinct value(s): the parameters that "
+                        f"describe its effect cannot be identified. Add runs that vary {v}."))
+    n_free = len(problem.free_names)
+    if problem.n_points < n_free:
+        out.append((IdentifiabilityWarning, f"{problem.n_points} points for {n_free} free parameters: the fit is "
+                    "underdetermined. Add runs, or fix/tie parameters."))
+    lo, hi = law.bounds()
+    for i, p in enumerate(law.param_names):
+        for b, side in ((lo[i], "lower"), (hi[i], "upper")):
+            if np.isfinite(b) and abs(theta[i] - b) <= 1e-6 * max(1.0, abs(b)):
+                out.append((BoundaryWarning, f"{p} = {theta[i]:.6g} is on its {side} bound {b:g}: the optimum may "
+                            "lie beyond it; widen the bound or check the data."))
+    if problem.start_kind == "grid":
+        g = problem.starts
+        names = problem.free_names
+        for j in range(min(g.shape[1], len(names))):
+            gmin, gmax = g[:, j].min(), g[:, j].max()
+            if gmin < gmax and (x[j] <= gmin + 1e-9 * max(1, abs(gmin)) or x[j] >= gmax - 1e-9 * max(1, abs(gmax))):
+                out.append((BoundaryWarning, f"{names[j]} = {x[j]:.6g} is on or beyond the edge of the start grid "
+                            f"[{gmin:g}, {gmax:g}]: extend the grid (starts=...) to be sure the optimum is global."))
+    if problem.objective.loss == "huber_likelihood":
+        # with a fitted scale, almost every scaled residual is in Huber's linear part: the objective is
+        # piecewise linear near the optimum and a finite-difference Hessian says nothing (use the bootstrap)
+        return out
+    try:
+        H = objective_hessian(problem.objective, x, problem.weights)
+        ev = np.linalg.eigvalsh(H)
+        if not np.all(np.isfinite(ev)) or ev.min() <= 1e-10 * max(ev.max(), 1e-300):
+            out.append((IdentifiabilityWarning, "The Hessian of the objective at the optimum is singular or not "
+                        f"positive definite (eigenvalues {ev.min():.3g} … {ev.max():.3g}): some parameter "
+                        "combinations are not determined by the data; do not trust their standard errors."))
+    except np.linalg.LinAlgError:
+        out.append((IdentifiabilityWarning, "The Hessian at the optimum could not be evaluated."))
+    return out
+
+
+def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, delta: float | None = None,
+        weights: Any = None, starts: Any = "grid", fixed: Mapping[str, float] | None = None,
+        tied: Mapping[str, str] | None = None, uncertainty: Any = None, rng: int | np.random.Generator | None = None,
+        n_jobs: int | None = None, progress: bool = False, max_iter: int = 1000) -> FitResult:
+    """Fit a scaling law to a table of runs, at the optimum of the stated objective.
+
+    Parameters
+    ----------
+    table : RunTable or pandas.DataFrame
+        The runs (canonical columns ``n_params``, ``n_tokens``, ``flops``, ``loss``, ...).
+    law : str or Law
+        ``"chinchilla"`` (default), ``"kaplan-nd"``, ``"powerlaw"``, ``"datablations"``, ``"bnsl"``, ... or a
+        :class:`~scaling.laws.Law` instance (e.g. a :class:`~scaling.laws.custom.CustomLaw`).
+    loss : {"huber", "squared_log", "squared", "huber_likelihood"}, optional
+        The objective, always summed over points; default the law's (Huber on log residuals for Chinchilla).
+    delta : float, optional
+        Huber delta (default 1e-3, as Hoffmann et al. 2022).
+    weights : array or column name, optional
+        Per-point weights (multiply each point's term in the sum).
+    starts : "grid" or parameter values
+        ``"grid"``: the law's default start grid (Hoffmann's 4,500 points for Chinchilla); or one start
+        (Series / dict) or many (DataFrame / (k, P) array) in natural units.
+    fixed, tied : mapping, optional
+        Hold parameters at natural values (``{"E": 1.69}``) or tie them (``{"beta": "alpha"}``).
+    uncertainty : optional
+        ``scaling.Bootstrap(n=1000, by=None)``, ``"covariance"`` (sandwich), ``"profile"``, ... (see
+        :mod:`scaling.fit.uncertainty`).
+    rng : int or numpy Generator, optional
+        The single source of randomness (bootstrap resampling); recorded in the provenance.
+    n_jobs, progress : parallel workers and progress bar for uncertainty estimation.
+    max_iter : maximum iterations per start.
+
+    Returns
+    -------
+    FitResult
+
+    Warns
+    -----
+    BoundaryWarning, IdentifiabilityWarning, ConvergenceWarning — one of each kind at most, summarising.
+
+    Notes
+    -----
+    Every start is optimised to its own convergence (a batched L-BFGS over all starts at once), then
+    the best distinct end points are polished with L-BFGS-B at gtol 1e-12 / ftol 1e-15 on a rescaled
+    objective, so the reported optimum does not depend on where a start stopped.
+    """
+    t0 = time.perf_counter()
+    problem, table, data = build_problem(table, law, loss=loss, delta=delta, weights=weights, starts=starts,
+                                         fixed=fixed, tied=tied, max_iter=max_iter)
+    ms = problem.solve()
+    theta, nuis = problem.natural(ms.x)
+    law_obj = problem.law
+    params = pd.Series(theta, index=list(law_obj.param_names), dtype=float)
+    diags = _diagnose(problem, ms.x, theta, data)
+    if "CONVERGENCE" not in ms.polish_message.upper():
+        diags.append((ConvergenceWarning, f"The final polish did not report convergence ({ms.polish_message})."))
+    by_kind: dict[type, list[str]] = {}
+    for kind, msg in diags:
+        by_kind.setdefault(kind, []).append(msg)
+    for kind, msgs in by_kind.items():
+        warnings.warn(" ".join(msgs) if len(msgs) <= 3 else " ".join(msgs[:3]) + f" (+{len(msgs) - 3} more)",
+                      kind, stacklevel=2)
+    seed = rng if isinstance(rng, (int, np.integer)) or rng is None else None
+    meta = dict(getattr(table, "meta", {}) or {})
+    provenance: dict[str, Any] = {
+        "package": "scaling", "version": __version__,
+        "law": law_obj.spec(), "loss": problem.objective.loss, "delta": problem.objective.delta,
+        "weights": None if weights is None else (weights if isinstance(weights, str) else "array"),
+        "starts": {"kind": problem.start_kind, "n": int(len(problem.starts)), "n_agree": int(ms.n_agree),
+                   "polished": int(len(ms.polished))},
+        "optimizer": "batched L-BFGS (float32 screening) + L-BFGS-B polish (gtol 1e-12, ftol 1e-15, rescaled)",
+        "rng": None if seed is None else int(seed),
+        "data_hash": _data_hash(data),
+        "data_name": meta.get("name"),
+        "data_source": str(meta.get("source")) if meta.get("source") is not None else None,
+        "flops_per_token": meta.get("flops_per_token"),
+        "n_params_convention": meta.get("n_params_convention"),
+        "seconds": round(time.perf_counter() - t0, 4),
+    }
+    excluded = getattr(table, "excluded", None)
+    result = FitResult(law=law_obj, params=params, objective=ms.f, loss=problem.objective.loss,
+                       delta=problem.objective.delta, nuisance={k: float(v) for k, v in nuis.items()}, data=data,
+                       excluded=excluded if isinstance(excluded, pd.DataFrame) else None,
+                       starts=problem.starts_frame(ms), flags=tuple(m for _, m in diags), provenance=provenance)
+    if uncertainty is not None:
+        from .uncertainty import estimate_uncertainty
+
+        result = estimate_uncertainty(problem, result, uncertainty, rng=rng, n_jobs=n_jobs, progress=progress)
+    return result

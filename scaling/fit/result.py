@@ -1,0 +1,393 @@
+"""``FitResult``: the immutable outcome of a fit, with JSON round-trip.
+
+A result has a fixed schema; anything not computed is ``None`` (never a missing attribute).
+Arrays and frames are stored privately and handed out as copies, so a result cannot be changed
+after the fact (the lmfit #56 lesson: a second fit must never alter the first one's numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from ..errors import DataError, format_message
+from ..laws.base import Law
+
+__all__ = ["FitResult", "Summary"]
+
+SCHEMA_VERSION = 1
+
+
+def _frame_to_json(df: pd.DataFrame | None) -> dict[str, Any] | None:
+    if df is None:
+        return None
+    cols = [str(c) for c in df.columns]
+    data = []
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_bool_dtype(s):
+            data.append([bool(v) for v in s])
+        elif pd.api.types.is_integer_dtype(s):
+            data.append([int(v) for v in s])
+        elif pd.api.types.is_float_dtype(s):
+            data.append([float(v) if math.isfinite(v) else repr(float(v)) for v in s])
+        else:
+            data.append([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in s])
+    dtypes = [str(df[c].dtype) for c in df.columns]
+    index = [str(i) for i in df.index] if not isinstance(df.index, pd.RangeIndex) else None
+    return {"columns": cols, "dtypes": dtypes, "data": data, "index": index}
+
+
+def _frame_from_json(d: Mapping[str, Any] | None) -> pd.DataFrame | None:
+    if d is None:
+        return None
+    cols = {}
+    for c, dt, vals in zip(d["columns"], d["dtypes"], d["data"]):
+        if dt.startswith("float"):
+            cols[c] = np.array([np.nan if v is None else float(v) for v in vals], dtype=float)
+        elif dt.startswith("int"):
+            cols[c] = np.array(vals, dtype=np.int64)
+        elif dt == "bool":
+            cols[c] = np.array(vals, dtype=bool)
+        else:
+            cols[c] = pd.array(vals, dtype="object")
+    df = pd.DataFrame(cols, columns=list(d["columns"]))
+    if d.get("index") is not None:
+        df.index = pd.Index(d["index"])
+    return df
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, float) and not math.isfinite(x):
+        return repr(x)
+    return x
+
+
+class Summary:
+    """A printable summary of a fit: ``str(summary)``, ``summary.to_frame()``, ``_repr_html_``."""
+
+    def __init__(self, header: list[tuple[str, str]], table: pd.DataFrame, notes: list[str]) -> None:
+        self.header = header
+        self.table = table
+        self.notes = notes
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def __str__(self) -> str:
+        w = max(len(k) for k, _ in self.header)
+        lines = [f"{k:<{w}} : {v}" for k, v in self.header]
+        fmt = self.table.copy()
+        for c in fmt.columns:
+            if pd.api.types.is_float_dtype(fmt[c]):
+                fmt[c] = fmt[c].map(lambda v: "" if pd.isna(v) else f"{v:.6g}")
+        lines += ["", fmt.to_string()]
+        if self.notes:
+            lines += [""] + [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in self.header)
+        notes = "".join(f"<li>{n}</li>" for n in self.notes)
+        return f"<table>{head}</table>{self.table.to_html(float_format=lambda v: f'{v:.6g}')}<ul>{notes}</ul>"
+
+    def to_latex(self) -> str:
+        return self.table.to_latex(float_format=lambda v: f"{v:.6g}")
+
+
+class FitResult:
+    """The outcome of :func:`scaling.fit`. Immutable; every attribute always exists (``None`` if not computed).
+
+    Attributes
+    ----------
+    law : Law
+        The fitted law (with its options: fixed/tied parameters).
+    params : pandas.Series
+        Fitted coefficients in the paper's symbols (a copy).
+    objective : float
+        The objective value reached (summed, never averaged).
+    loss, delta : str, float
+        The objective's name and Huber delta.
+    nuisance : dict
+        Fitted nuisance parameters (``sigma`` for ``loss="huber_likelihood"``).
+    n_points : int
+        Number of data points fitted.
+    data : pandas.DataFrame
+        The fitted data: the law's variables, ``loss`` and ``weight`` (small; used for residuals,
+        plots and uncertainty).
+    excluded : pandas.DataFrame
+        Rows of the input table that were not fitted, with the reason.
+    starts : pandas.DataFrame
+        Every optimiser start: start point, end point (natural parameters), objective, iterations, status.
+    flags : tuple of str
+        Diagnostics (optimum on a bound or the grid's edge, non-identifiability, ...); each was also warned.
+    provenance : dict
+        Package version, law, objective, options, rng seed, data hash, optimiser settings.
+    cov : pandas.DataFrame or None
+        Parameter covariance (natural units), when estimated.
+    samples : pandas.DataFrame or None
+        Parameter samples (bootstrap / MCMC), shape (n_samples, n_params), when estimated.
+    uncertainty : dict or None
+        How ``cov``/``samples`` were obtained (method, n, by, ...).
+    """
+
+    __slots__ = ("_law", "_params", "_objective", "_loss", "_delta", "_nuisance", "_data", "_excluded", "_starts",
+                 "_flags", "_provenance", "_cov", "_samples", "_uncertainty")
+
+    def __init__(self, *, law: Law, params: pd.Series, objective: float, loss: str, delta: float,
+                 nuisance: Mapping[str, float] | None, data: pd.DataFrame, excluded: pd.DataFrame | None,
+                 starts: pd.DataFrame | None, flags: tuple[str, ...], provenance: Mapping[str, Any],
+                 cov: pd.DataFrame | None = None, samples: pd.DataFrame | None = None,
+                 uncertainty: Mapping[str, Any] | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "_law", law)
+        set_(self, "_params", pd.Series(params, dtype=float).copy())
+        set_(self, "_objective", float(objective))
+        set_(self, "_loss", str(loss))
+        set_(self, "_delta", float(delta))
+        set_(self, "_nuisance", dict(nuisance or {}))
+        set_(self, "_data", data.copy())
+        set_(self, "_excluded", pd.DataFrame() if excluded is None else excluded.copy())
+        set_(self, "_starts", None if starts is None else starts.copy())
+        set_(self, "_flags", tuple(flags))
+        set_(self, "_provenance", json.loads(json.dumps(_jsonable(dict(provenance)))))
+        set_(self, "_cov", None if cov is None else cov.copy())
+        set_(self, "_samples", None if samples is None else samples.copy())
+        set_(self, "_uncertainty", None if uncertainty is None else json.loads(json.dumps(_jsonable(dict(uncertainty)))))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("FitResult is immutable; use result.replace(...) to derive a new one.")
+
+    # ------------------------------------------------------------------ accessors (copies)
+    law = property(lambda self: self._law)
+    params = property(lambda self: self._params.copy())
+    objective = property(lambda self: self._objective)
+    loss = property(lambda self: self._loss)
+    delta = property(lambda self: self._delta)
+    nuisance = property(lambda self: dict(self._nuisance))
+    data = property(lambda self: self._data.copy())
+    excluded = property(lambda self: self._excluded.copy())
+    starts = property(lambda self: None if self._starts is None else self._starts.copy())
+    flags = property(lambda self: self._flags)
+    provenance = property(lambda self: json.loads(json.dumps(self._provenance)))
+    cov = property(lambda self: None if self._cov is None else self._cov.copy())
+    samples = property(lambda self: None if self._samples is None else self._samples.copy())
+    uncertainty = property(lambda self: None if self._uncertainty is None else dict(self._uncertainty))
+
+    @property
+    def n_points(self) -> int:
+        return len(self._data)
+
+    def replace(self, **changes: Any) -> "FitResult":
+        """A new result with some fields replaced (used to attach uncertainty)."""
+        fields = {k[1:]: getattr(self, k) for k in self.__slots__}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"FitResult has no fields {sorted(unknown)}")
+        fields.update(changes)
+        return FitResult(**fields)
+
+    # ------------------------------------------------------------------ use
+    def predict(self, *args: ArrayLike, level: float | None = None, **variables: ArrayLike) -> Any:
+        """Predicted loss at the law's variables (``predict(n_params, n_tokens)`` for Chinchilla).
+
+        Without ``level``: an array of the broadcast shape. With ``level`` (e.g. 0.95) and parameter
+        samples or a covariance: a DataFrame with columns ``loss, lower, upper`` (percentile interval
+        over the samples; over draws from the covariance otherwise).
+        """
+        names = list(self._law.variables)
+        if len(args) > len(names):
+            raise TypeError(f"predict takes at most {len(names)} positional arguments ({', '.join(names)})")
+        for n, a in zip(names, args):
+            if n in variables:
+                raise TypeError(f"predict got {n} twice")
+            variables[n] = a
+        point = self._law.predict(self._params, **variables)
+        if level is None:
+            return point
+        draws = self._param_draws()
+        if draws is None:
+            raise DataError(format_message("Option level", "of predict()", "used on a fit with uncertainty",
+                                           repr(level), "Fit with uncertainty=Bootstrap(...) or 'covariance'."))
+        vals = self._law.predict(draws, **variables)
+        q = (1 - level) / 2
+        lo = np.nanquantile(vals, q, axis=0)
+        hi = np.nanquantile(vals, 1 - q, axis=0)
+        return pd.DataFrame({"loss": np.ravel(point), "lower": np.ravel(lo), "upper": np.ravel(hi)})
+
+    def _param_draws(self, n: int = 4000, rng: int = 0) -> np.ndarray | None:
+        if self._samples is not None:
+            return self._samples[list(self._law.param_names)].to_numpy(dtype=float)
+        if self._cov is not None:
+            g = np.random.default_rng(rng)
+            return g.multivariate_normal(self._params.to_numpy(), self._cov.to_numpy(), size=n, method="svd")
+        return None
+
+    def residuals(self) -> pd.Series:
+        """Residuals of the fitted points: log(predicted) − log(observed) (loss space for ``squared``)."""
+        X = {v: self._data[v].to_numpy(dtype=float) for v in self._law.variables}
+        pred = self._law.predict(self._params, **X)
+        y = self._data["loss"].to_numpy(dtype=float)
+        r = pred - y if self._loss == "squared" else np.log(pred) - np.log(y)
+        return pd.Series(r, index=self._data.index, name="residual")
+
+    def se(self) -> pd.Series | None:
+        """Standard errors (from samples when present, else from the covariance)."""
+        if self._samples is not None:
+            return self._samples[list(self._law.param_names)].std(ddof=1).rename("se")
+        if self._cov is not None:
+            return pd.Series(np.sqrt(np.clip(np.diag(self._cov.to_numpy()), 0, None)), index=self._cov.index, name="se")
+        return None
+
+    def ci(self, level: float = 0.95, method: str | None = None) -> pd.DataFrame:
+        """Confidence intervals per parameter, a DataFrame with columns ``lower, upper``.
+
+        ``method``: ``"percentile"`` (default with samples), ``"bca"`` (bias-corrected and accelerated,
+        with samples; see :mod:`scaling.fit.uncertainty`), or ``"wald"`` (estimate ± z·se from the
+        covariance).
+        """
+        if not 0 < level < 1:
+            raise DataError(format_message("Option level", "of ci()", "between 0 and 1", repr(level)))
+        names = list(self._law.param_names)
+        if method is None:
+            method = "percentile" if self._samples is not None else "wald"
+        if method in ("percentile", "bca"):
+            if self._samples is None:
+                raise DataError(format_message("Option method", "of ci()", "'wald' for a fit without samples",
+                                               repr(method), "Fit with uncertainty=Bootstrap(...) to get samples."))
+            if method == "bca":
+                from .uncertainty import bca_interval
+
+                return bca_interval(self, level)
+            q = (1 - level) / 2
+            s = self._samples[names]
+            return pd.DataFrame({"lower": s.quantile(q), "upper": s.quantile(1 - q)})
+        if method == "wald":
+            se = self.se()
+            if se is None:
+                raise DataError(format_message("ci()", "", "called on a fit with uncertainty", "a fit without any",
+                                               "Fit with uncertainty=Bootstrap(...) or 'covariance'."))
+            z = stats.norm.ppf(0.5 + level / 2)
+            p = self._params[names]
+            return pd.DataFrame({"lower": p - z * se[names], "upper": p + z * se[names]})
+        raise DataError(format_message("Option method", "of ci()", "one of 'percentile', 'bca', 'wald'", repr(method)))
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """Estimates with standard errors and intervals, and the settings that matter (objective,
+        delta, starts, FLOPs rule, seed)."""
+        p = self._params
+        table = pd.DataFrame({"estimate": p})
+        se = self.se()
+        if se is not None:
+            table["se"] = se
+            try:
+                ci = self.ci(level)
+                table[f"{level:.0%} lower"] = ci["lower"]
+                table[f"{level:.0%} upper"] = ci["upper"]
+            except DataError:
+                pass
+        prov = self._provenance
+        fixed = prov.get("law", {}).get("options", {})
+        header = [
+            ("law", f"{self._law.name}: {self._law.formula}" + (f"  {fixed}" if fixed else "")),
+            ("objective", f"{self._loss}" + (f" (delta={self._delta:g})" if "huber" in self._loss else "")
+             + f", summed over {self.n_points} points = {self._objective:.7g}"),
+        ]
+        if self._nuisance:
+            header.append(("nuisance", ", ".join(f"{k} = {v:.4g}" for k, v in self._nuisance.items())))
+        st = prov.get("starts", {})
+        if st:
+            header.append(("starts", f"{st.get('n')} ({st.get('kind')}); {st.get('n_agree')} reached the optimum"))
+        if prov.get("flops_per_token") is not None:
+            header.append(("FLOPs rule", f"C = {prov['flops_per_token']:g}·N·D"))
+        if self._uncertainty:
+            u = self._uncertainty
+            header.append(("uncertainty", ", ".join(f"{k}={v}" for k, v in u.items() if not isinstance(v, (dict, list)))))
+        if len(self._excluded):
+            header.append(("excluded rows", str(len(self._excluded))))
+        header.append(("data", f"{prov.get('data_name') or 'table'} (sha256 {str(prov.get('data_hash', ''))[:12]})"))
+        return Summary(header, table, list(self._flags))
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self._params.items())
+        unc = f", uncertainty={self._uncertainty.get('method')}" if self._uncertainty else ""
+        return f"<FitResult {self._law.name}: {ps}; {self._loss} objective {self._objective:.6g} on {self.n_points} points{unc}>"
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict; ``FitResult.from_dict(r.to_dict())`` round-trips exactly."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "kind": "scaling.FitResult",
+            "law": self._law.spec(),
+            "params": {k: float(v) for k, v in self._params.items()},
+            "objective": self._objective,
+            "loss": self._loss,
+            "delta": self._delta,
+            "nuisance": dict(self._nuisance),
+            "data": _frame_to_json(self._data),
+            "excluded": _frame_to_json(self._excluded),
+            "starts": _frame_to_json(self._starts),
+            "flags": list(self._flags),
+            "provenance": self.provenance,
+            "cov": _frame_to_json(self._cov),
+            "samples": _frame_to_json(self._samples),
+            "uncertainty": self.uncertainty,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], law: Law | None = None) -> "FitResult":
+        """Rebuild a result from :meth:`to_dict` output. Custom laws must be passed as ``law``."""
+        if d.get("kind") != "scaling.FitResult":
+            raise DataError(format_message("The JSON", "", "a saved scaling.FitResult", repr(d.get("kind")),
+                                           "Save fits with FitResult.save()."))
+        if law is None:
+            from ..laws import get_law
+
+            spec = d["law"]
+            law = get_law(spec["name"], **spec.get("options", {}))
+        return cls(law=law, params=pd.Series(d["params"], dtype=float), objective=d["objective"], loss=d["loss"],
+                   delta=d["delta"], nuisance=d.get("nuisance"), data=_frame_from_json(d["data"]),
+                   excluded=_frame_from_json(d.get("excluded")), starts=_frame_from_json(d.get("starts")),
+                   flags=tuple(d.get("flags", ())), provenance=d.get("provenance", {}),
+                   cov=_frame_from_json(d.get("cov")), samples=_frame_from_json(d.get("samples")),
+                   uncertainty=d.get("uncertainty"))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the result as JSON (never a pickle)."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, law: Law | None = None) -> "FitResult":
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise DataError(format_message("File", str(path), "a saved fit (JSON)", type(e).__name__ + f": {e}")) from e
+        return cls.from_dict(d, law=law)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FitResult):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
