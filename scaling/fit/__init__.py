@@ -110,8 +110,10 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
     w0, kind = _resolve_starts(law_obj, starts)
     if objective.extra:
         w0 = np.column_stack([w0, _sigma_start(objective, w0)])
+    # every column of the table, aligned with the fitted points (cluster labels for the bootstrap, ...)
+    columns = {str(c): frame[c].to_numpy() for c in frame.columns}
     problem = FitProblem(law=law_obj, objective=objective, starts=w0, start_kind=kind, weights=w,
-                         max_iter=max_iter, threads=threads)
+                         max_iter=max_iter, threads=threads, extra={"columns": columns})
     data = pd.DataFrame({v: X[v] for v in law_obj.variables})
     data["loss"] = y
     data["weight"] = np.ones_like(y) if w is None else w
