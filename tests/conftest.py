@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 REQUIRE_DATA = os.environ.get("SCALING_REQUIRE_DATA", "") not in ("", "0", "false", "no")
 
 # A checkout next to the shared mirror (the developers' layout) finds it without configuration.
-if "SCALING_DATA_DIR" not in os.environ and (REPO.parent.parent / "shared" / "data").is_dir():
-    os.environ["SCALING_DATA_DIR"] = str(REPO.parent.parent / "shared" / "data")
+if "SCALING_DATA_DIR" not in os.environ and (REPO.parent / "shared" / "data").is_dir():
+    os.environ["SCALING_DATA_DIR"] = str(REPO.parent / "shared" / "data")
 
 
 @pytest.fixture(autouse=True, scope="session")
