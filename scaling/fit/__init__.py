@@ -20,7 +20,6 @@ from .. import __version__
 from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, format_message)
 from ..laws import Law, get_law
 from ..laws.base import as_param_array
-from .engine import objective_hessian
 from .objectives import LOSSES, Objective
 from .problem import FitProblem
 from .result import FitResult, Summary
@@ -120,6 +119,21 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
     return problem, table, data
 
 
+def residual_jacobian(problem: FitProblem, x: np.ndarray) -> np.ndarray:
+    """d r_i / d w_j at free vector ``x`` (law coordinates only; log residuals unless loss is 'squared'),
+    by central differences of the law (2 x free-parameter evaluations of the n points)."""
+    law = problem.law
+    k = problem.objective.extra
+    w = np.asarray(x, dtype=float)[: len(x) - k] if k else np.asarray(x, dtype=float)
+    h = 1e-6 * np.maximum(1.0, np.abs(w))
+    pts = np.concatenate([w + np.diag(h), w - np.diag(h)])
+    f, _ = law.evaluate(law.expand(pts), problem.objective.X, grad=False)
+    if problem.objective.log_space:
+        f = np.log(f)
+    m = len(w)
+    return ((f[:m] - f[m:]) / (2 * h[:, None])).T
+
+
 def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.DataFrame) -> list[tuple[type, str]]:
     law = problem.law
     out: list[tuple[type, str]] = []
@@ -146,10 +160,25 @@ def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.Da
             if gmin < gmax and (x[j] <= gmin + 1e-9 * max(1, abs(gmin)) or x[j] >= gmax - 1e-9 * max(1, abs(gmax))):
                 out.append((BoundaryWarning, f"{names[j]} = {x[j]:.6g} is on or beyond the edge of the start grid "
                             f"[{gmin:g}, {gmax:g}]: extend the grid (starts=...) to be sure the optimum is global."))
-    if problem.objective.loss == "huber_likelihood":
-        # with a fitted scale, almost every scaled residual is in Huber's linear part: the objective is
-        # piecewise linear near the optimum and a finite-difference Hessian says nothing (use the bootstrap)
-        return out
+    # Local identifiability: the residual Jacobian J (n x free) must have full column rank. (The Hessian
+    # of a Huber objective with a small delta is nearly piecewise linear, so its finite-difference
+    # estimate is not a reliable test; J^T J is smooth and is singular exactly when a parameter
+    # combination leaves every prediction unchanged.)
+    try:
+        J = residual_jacobian(problem, x)
+        norms = np.linalg.norm(J, axis=0)
+        if np.any(norms == 0) or not np.all(np.isfinite(J)):
+            raise np.linalg.LinAlgError
+        s = np.linalg.svd(J / norms, compute_uv=False)
+        cond = s[0] / max(s[-1], 1e-300)
+        if cond > 1e8:
+            out.append((IdentifiabilityWarning, f"The residual Jacobian at the optimum is near-singular (condition "
+                        f"number {cond:.3g}): some parameter combinations are not determined by the data; do not "
+                        "trust their standard errors."))
+    except np.linalg.LinAlgError:
+        out.append((IdentifiabilityWarning, "The residual Jacobian at the optimum is singular or not finite: some "
+                    "parameters do not affect the predictions at all."))
+    return out
     try:
         H = objective_hessian(problem.objective, x, problem.weights)
         ev = np.linalg.eigvalsh(H)

@@ -52,8 +52,9 @@ def make_batch_fun(objective: Objective, T: FloatArray, weights: FloatArray | No
 
     def one(v: FloatArray, idx: np.ndarray) -> tuple[FloatArray, FloatArray]:
         W = None if weights is None else (weights if weights.ndim == 1 else weights[idx])
-        f, g = objective(v @ T.T, W)
-        return f.astype(float), g.astype(float) @ T
+        with np.errstate(all="ignore"):  # far-off starts overflow; the line search rejects them
+            f, g = objective(v @ T.T, W)
+            return f.astype(float), g.astype(float) @ T
 
     def fun(v: FloatArray, idx: np.ndarray) -> tuple[FloatArray, FloatArray]:
         k = v.shape[0]

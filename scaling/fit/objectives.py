@@ -82,7 +82,8 @@ class Objective:
 
         ``weights`` is (n,) or (S, n) (bootstrap resamples are integer weights), default 1.
         """
-        w = np.atleast_2d(w).astype(self.y.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            w = np.atleast_2d(w).astype(self.y.dtype, copy=False)
         k = self.extra
         wl = w[:, :w.shape[1] - k] if k else w
         z = self.law.expand(wl)
