@@ -240,3 +240,24 @@ def test_build_problem_exposes_the_grid(epoch240):
     assert problem.starts.shape == (4500, 5)
     assert problem.free_names == ("e", "a", "b", "alpha", "beta")
     assert len(data) == 240
+
+
+@pytest.mark.parametrize("loss", ["huber", "squared_log", "squared"])
+@pytest.mark.parametrize("tied", [None, {"beta": "alpha"}])
+def test_analytic_hessian_matches_finite_differences(loss, tied):
+    from scaling.fit.objectives import Objective
+    from scaling.laws import get_law
+
+    df = synthetic({"E": 1.7, "A": 420.0, "B": 1800.0, "alpha": 0.34, "beta": 0.36}, n=40, noise=0.03)
+    law = get_law("chinchilla", tied=tied) if tied else get_law("chinchilla")
+    obj = Objective(law, loss, 2e-2, {"n_params": df.n_params.to_numpy(), "n_tokens": df.n_tokens.to_numpy()},
+                    df.loss.to_numpy())
+    w = law.free_grid()[[7, 99, 300]] * 0.3 + 0.4
+    f, g, H = obj.value_grad_hess(w)
+    f2, g2 = obj(w)
+    np.testing.assert_allclose(f, f2, rtol=1e-12)
+    np.testing.assert_allclose(g, g2, rtol=1e-10, atol=1e-12)
+    h = 1e-6
+    k = w.shape[1]
+    Hn = np.stack([(obj(w + h * np.eye(k)[j])[1] - obj(w - h * np.eye(k)[j])[1]) / (2 * h) for j in range(k)], axis=1)
+    np.testing.assert_allclose(H, Hn, rtol=1e-5, atol=1e-7 * np.abs(Hn).max())

@@ -161,8 +161,11 @@ def _one(objective: Objective, x: FloatArray, W: FloatArray | None) -> tuple[flo
 
 def objective_hessian(objective: Objective, x: FloatArray, weights: FloatArray | None = None,
                       rel_step: float = 1e-5) -> FloatArray:
-    """Hessian of the objective at free vector ``x`` by central differences of the analytic gradient."""
+    """Hessian of the objective at free vector ``x``: analytic when the law provides second derivatives
+    (Chinchilla), else central differences of the analytic gradient."""
     x = np.asarray(x, dtype=float)
+    if objective.has_hessian:
+        return objective.value_grad_hess(x[None, :], weights)[2][0]
     k = x.size
     h = rel_step * np.maximum(1.0, np.abs(x))
     pts = np.concatenate([x + np.diag(h), x - np.diag(h)])

@@ -129,6 +129,50 @@ class Objective:
             g[bad] = 0.0
         return obj, g
 
+    @property
+    def has_hessian(self) -> bool:
+        return self.law.has_second_order and self.loss != "huber_likelihood"
+
+    def value_grad_hess(self, w: FloatArray, weights: FloatArray | None = None
+                        ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Objective (S,), gradient (S, k) and Hessian (S, k, k) in free coordinates (laws with
+        ``second_order``; not for ``huber_likelihood``).
+
+        With r the residual, rho its loss, psi = rho', psi' = rho'':
+        log residuals, r = log f - log y:  H = sum w [(psi' - psi)/f^2] J J^T + sum (w psi / f) d2f;
+        loss space, r = f - y:             H = sum w psi' J J^T + sum w psi d2f.
+        """
+        w = np.atleast_2d(np.asarray(w, dtype=float))
+        z = self.law.expand(w)
+        with np.errstate(all="ignore"):
+            f, J, hvp2 = self.law.second_order(z, self.X)
+            r = np.log(f) - self._logy if self.log_space else f - self.y
+            if self.loss == "huber":
+                psi = np.clip(r, -self.delta, self.delta)
+                rho = psi * (r - 0.5 * psi)
+                dpsi = (np.abs(r) <= self.delta).astype(float)
+            else:
+                rho = r * r
+                psi = 2.0 * r
+                dpsi = np.full_like(r, 2.0)
+            W = 1.0 if weights is None else weights
+            obj = np.sum(W * rho, axis=1)
+            if self.log_space:
+                u = W * psi / f
+                k = W * (dpsi - psi) / (f * f)
+            else:
+                u = W * psi
+                k = W * dpsi
+            g = np.einsum("sn,snp->sp", u, J)
+            H = np.einsum("snp,snq->spq", J * k[..., None], J) + hvp2(u)
+            g = self.law.reduce_grad(g)
+            H = self.law.reduce_hess(H)
+        bad = ~(np.isfinite(obj) & np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(H), axis=(1, 2)))
+        obj[bad] = np.inf
+        g[bad] = 0.0
+        H[bad] = 0.0
+        return obj, g, H
+
     def astype(self, dtype: type) -> "Objective":
         """The same objective evaluated in another precision (float32 for the fast screening phase)."""
         return Objective(self.law, self.loss, self.delta, {k: np.asarray(v, dtype=dtype) for k, v in self.X.items()},

@@ -168,3 +168,4 @@ def polish(fun1: Callable[[FloatArray], tuple[float, FloatArray]], x0: FloatArra
     x = np.asarray(res.x, dtype=float)
     fx, _ = fun1(x)
     return x, float(fx), int(res.nit), bool(res.success), str(res.message)
+

@@ -172,6 +172,18 @@ class Law:
     def _evaluate(self, z: FloatArray, X: Mapping[str, FloatArray], grad: bool) -> Evaluation:
         raise NotImplementedError
 
+    #: True when the law implements :meth:`second_order` (enables the batched Newton optimiser)
+    has_second_order: ClassVar[bool] = False
+
+    def second_order(self, z: FloatArray, X: Mapping[str, FloatArray]
+                     ) -> tuple[FloatArray, FloatArray, Callable[[FloatArray], FloatArray]]:
+        """Predictions f (S, n), Jacobian J = df/dz (S, n, P) and ``hvp2(u) = sum_i u_i d2f_i/dz2`` (S, P, P)."""
+        raise NotImplementedError
+
+    def reduce_hess(self, Hz: FloatArray) -> FloatArray:
+        """Hessian in internal coordinates (…, P, P) -> free coordinates."""
+        return Hz
+
     def predict(self, params: Any, **variables: ArrayLike) -> FloatArray:
         """Evaluate the law at natural ``params`` (Series, mapping, or array (P,) / (S, P)).
 

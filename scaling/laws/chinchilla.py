@@ -92,6 +92,39 @@ class Chinchilla(Law):
 
         return f, vjp
 
+    has_second_order = True
+
+    def second_order(self, z: FloatArray, X: Mapping[str, FloatArray]) -> Any:
+        lnN = np.log(X["n_params"]).astype(z.dtype, copy=False)
+        lnD = np.log(X["n_tokens"]).astype(z.dtype, copy=False)
+        e, a, b, al, be = (z[:, i:i + 1] for i in range(5))
+        with np.errstate(over="ignore", invalid="ignore"):
+            t1 = np.exp(a - al * lnN)
+            t2 = np.exp(b - be * lnD)
+            t3 = np.exp(e)
+        f = t1 + t2 + t3
+        J = np.empty(f.shape + (5,), dtype=f.dtype)
+        J[..., 0] = t3
+        J[..., 1] = t1
+        J[..., 2] = t2
+        J[..., 3] = -lnN * t1
+        J[..., 4] = -lnD * t2
+        lnN2, lnD2 = lnN * lnN, lnD * lnD
+
+        def hvp2(u: FloatArray) -> FloatArray:
+            H = np.zeros((u.shape[0], 5, 5), dtype=u.dtype)
+            ut1, ut2 = u * t1, u * t2
+            H[:, 0, 0] = u.sum(axis=1) * t3[:, 0]
+            H[:, 1, 1] = ut1.sum(axis=1)
+            H[:, 1, 3] = H[:, 3, 1] = -(ut1 @ lnN)
+            H[:, 3, 3] = ut1 @ lnN2
+            H[:, 2, 2] = ut2.sum(axis=1)
+            H[:, 2, 4] = H[:, 4, 2] = -(ut2 @ lnD)
+            H[:, 4, 4] = ut2 @ lnD2
+            return H
+
+        return f, J, hvp2
+
     # closed-form helpers (Hoffmann eq. 4) live in scaling.predict; the law stays a pure formula.
 
 

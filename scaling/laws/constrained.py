@@ -122,5 +122,16 @@ class ConstrainedLaw(Law):
     def _evaluate(self, z: FloatArray, X: Any, grad: bool) -> Evaluation:
         return self.base._evaluate(z, X, grad)
 
+    @property
+    def has_second_order(self) -> bool:  # type: ignore[override]
+        return self.base.has_second_order
+
+    def second_order(self, z: FloatArray, X: Any) -> Any:
+        return self.base.second_order(z, X)
+
+    def reduce_hess(self, Hz: FloatArray) -> FloatArray:
+        M = self._M.astype(Hz.dtype)
+        return M.T @ Hz @ M
+
     def constrain(self, fixed: Mapping[str, float] | None = None, tied: Mapping[str, str] | None = None) -> Law:
         return ConstrainedLaw(self.base, fixed={**self.fixed, **dict(fixed or {})}, tied={**self.tied, **dict(tied or {})})
