@@ -9,10 +9,15 @@ into a failure so CI always exercises the real data.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import matplotlib
-import pytest
+# The suite is many small numerical problems: BLAS threads only add contention on a 2-core runner.
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+from pathlib import Path  # noqa: E402
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
 
 matplotlib.use("Agg")
 
