@@ -46,3 +46,23 @@ def _chinchilla_factory(tie_exponents: bool = False, fix: dict[str, float] | Non
 
 
 register_law("chinchilla", _chinchilla_factory)
+
+# ---------------------------------------------------------------------- further laws
+from .bnsl import BNSL, BNSL_FIG1  # noqa: E402
+from .custom import CustomLaw  # noqa: E402
+from .datablations import MUENNIGHOFF_2023, Datablations, datablations  # noqa: E402
+from .kaplan import KAPLAN_2020, KaplanC, KaplanD, KaplanN, KaplanND, KaplanNS, from_pf_days, s_min, to_pf_days  # noqa: E402
+from .powerlaw import PowerLaw  # noqa: E402
+
+__all__ += ["KaplanN", "KaplanD", "KaplanC", "KaplanND", "KaplanNS", "KAPLAN_2020", "s_min", "to_pf_days",
+            "from_pf_days", "PowerLaw", "Datablations", "datablations", "MUENNIGHOFF_2023", "BNSL", "BNSL_FIG1",
+            "CustomLaw"]
+
+register_law("kaplan-n", KaplanN)
+register_law("kaplan-d", KaplanD)
+register_law("kaplan-c", KaplanC)
+register_law("kaplan-nd", KaplanND)
+register_law("kaplan-ns", KaplanNS)
+register_law("powerlaw", PowerLaw)
+register_law("datablations", datablations)
+register_law("bnsl", BNSL)
