@@ -261,3 +261,28 @@ def test_analytic_hessian_matches_finite_differences(loss, tied):
     k = w.shape[1]
     Hn = np.stack([(obj(w + h * np.eye(k)[j])[1] - obj(w - h * np.eye(k)[j])[1]) / (2 * h) for j in range(k)], axis=1)
     np.testing.assert_allclose(H, Hn, rtol=1e-5, atol=1e-7 * np.abs(Hn).max())
+
+
+def test_nonpositive_law_variable_is_an_error():
+    df = pd.DataFrame({"n_params": [1e8, 2e8, 4e8, 8e8], "n_tokens": [1e9, 2e9, 4e9, 8e9], "step": [0, 10, 20, 30],
+                       "loss": [3.0, 2.9, 2.8, 2.7]})
+    with pytest.raises(DataError, match=r"Column 'step' used by law 'kaplan-ns' must be finite and > 0 .* got 0.0 in row 0"):
+        fit(read_table(df), law="kaplan-ns")
+
+
+def test_custom_law_fit_needs_its_law_to_reload(tmp_path):
+    from scaling.laws.custom import CustomLaw
+
+    def law(n_params, E=1.0, A=100.0, alpha=0.3):
+        return E + A * n_params ** -alpha
+
+    g = np.random.default_rng(1)
+    N = np.geomspace(1e6, 1e10, 20)
+    df = pd.DataFrame({"n_params": N, "n_tokens": N * 20, "loss": law(N, 1.8, 300.0, 0.3) * np.exp(g.normal(0, 1e-3, 20))})
+    custom = CustomLaw(law, variables=("n_params",))
+    res = fit(read_table(df), law=custom)
+    assert res.params["alpha"] == pytest.approx(0.3, abs=0.02)
+    path = res.save(tmp_path / "custom.json")
+    with pytest.raises(DataError, match="pass FitResult.load\\(path, law=CustomLaw"):
+        FitResult.load(path)
+    assert FitResult.load(path, law=custom).params.equals(res.params)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, format_message)
+from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, format_message,
+                      format_rows)
 from ..laws import Law, get_law
 from ..laws.base import as_param_array
 from .objectives import LOSSES, Objective
@@ -60,11 +61,16 @@ def _sigma_start(objective: Objective, starts: np.ndarray) -> np.ndarray:
     return np.log(s)
 
 
-def _resolve_starts(law: Law, starts: Any) -> tuple[np.ndarray, str]:
+def _resolve_starts(law: Law, starts: Any, X: Mapping[str, np.ndarray], y: np.ndarray) -> tuple[np.ndarray, str]:
     if isinstance(starts, str):
         if starts != "grid":
             raise DataError(format_message("Option starts", "of fit()", "'grid' or parameter values (Series, dict, "
                                            "DataFrame or array)", repr(starts)))
+        base = getattr(law, "base", law)
+        if hasattr(base, "data_grid"):
+            # laws whose sensible starts depend on the data's range (break locations of a BNSL)
+            grid = np.unique(law.contract(base.data_grid(X, y)), axis=0)
+            return grid, "data grid"
         return law.free_grid(), "grid"
     if isinstance(starts, pd.DataFrame) or (isinstance(starts, np.ndarray) and np.ndim(starts) == 2):
         theta = as_param_array(law, starts)
@@ -97,6 +103,12 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
                                        f"needed by law '{law_obj.name}'", f"columns {list(frame.columns)}",
                                        f"Add {missing} to the table."))
     X = {v: frame[v].to_numpy(dtype=float) for v in law_obj.variables}
+    for v, arr in X.items():
+        bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
+        if bad.size:
+            raise DataError(format_message(f"Column '{v}'", f"used by law '{law_obj.name}'", "finite and > 0 (the law "
+                                           "takes its logarithm)", f"{float(arr[bad[0]])!r} in {format_rows(bad)} (0-based)",
+                                           f"Drop those rows first: table.filter(table['{v}'] > 0, reason=...)."))
     y = frame["loss"].to_numpy(dtype=float)
     w = None
     if weights is not None:
@@ -106,7 +118,7 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
                                            f"shape {w.shape}" if w.shape != y.shape else "negative or non-finite values",
                                            "Pass one weight per row (or a column name)."))
     objective = Objective(law_obj, loss, delta, X, y)
-    w0, kind = _resolve_starts(law_obj, starts)
+    w0, kind = _resolve_starts(law_obj, starts, X, y)
     if objective.extra:
         w0 = np.column_stack([w0, _sigma_start(objective, w0)])
     # every column of the table, aligned with the fitted points (cluster labels for the bootstrap, ...)
@@ -152,7 +164,7 @@ def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.Da
             if np.isfinite(b) and abs(theta[i] - b) <= 1e-6 * max(1.0, abs(b)):
                 out.append((BoundaryWarning, f"{p} = {theta[i]:.6g} is on its {side} bound {b:g}: the optimum may "
                             "lie beyond it; widen the bound or check the data."))
-    if problem.start_kind == "grid":
+    if problem.start_kind in ("grid", "data grid"):
         g = problem.starts
         names = problem.free_names
         for j in range(min(g.shape[1], len(names))):

@@ -363,6 +363,11 @@ class FitResult:
             from ..laws import get_law
 
             spec = d["law"]
+            if spec.get("custom"):
+                raise DataError(format_message("The saved fit", f"of custom law '{spec.get('name')}'",
+                                               "loaded with its law", "no law",
+                                               f"Rebuild the law (function {spec.get('function')}) and pass "
+                                               "FitResult.load(path, law=CustomLaw(...))."))
             law = get_law(spec["name"], **spec.get("options", {}))
         return cls(law=law, params=pd.Series(d["params"], dtype=float), objective=d["objective"], loss=d["loss"],
                    delta=d["delta"], nuisance=d.get("nuisance"), data=_frame_from_json(d["data"]),
