@@ -224,8 +224,22 @@ def test_get_published_warns_listing_failed_checks() -> None:
 
 def test_published_checks_table() -> None:
     df = published_checks()
-    assert list(df.columns) == ["law", "check", "computed", "printed", "ratio", "tolerance", "consistent", "detail"]
+    assert list(df.columns) == ["law", "check", "computed", "printed", "ratio", "tolerance", "consistent", "detail",
+                                "warn"]
     assert set(df["law"]) == set(REQUIRED)
     assert df["consistent"].dtype == bool
     # Sardana's worked example is reproduced by the stored constants
     assert quiet("sardana2024").checks()["consistent"].all()
+
+
+def test_a_paper_typo_is_listed_but_does_not_warn_for_the_tex_constants() -> None:
+    """The 175B row of Table A3 is a typo in the paper's table, not an inconsistency of the TeX constants:
+    checks() lists it, but using the constants does not warn every time."""
+    import warnings
+
+    chk = get_published("hoffmann2022-unrounded", warn=False).checks()
+    row = chk[chk["check"].str.contains("175B row")]
+    assert len(row) == 1 and not row["consistent"].iloc[0] and not row["warn"].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_published("hoffmann2022-unrounded")
