@@ -1,0 +1,163 @@
+"""`scaling.reproduce`: each reproduction writes its figures and report, and its numbers match the papers
+within the stated tolerances (small settings for speed; the slow ones are marked)."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from conftest import load_or_skip  # noqa: E402
+from scaling.errors import DataError  # noqa: E402
+from scaling.reproduce import REPRODUCTIONS, Check, Report, list_reproductions, reproduce  # noqa: E402
+from scaling.reproduce._report import STATUS_FAIL, STATUS_INFO, STATUS_KNOWN, STATUS_PASS  # noqa: E402
+
+
+def _files_ok(rep: Report, out, stems):  # type: ignore[no-untyped-def]
+    names = {p.name for p in rep.figures}
+    for stem in stems:
+        assert f"{stem}.png" in names and f"{stem}.pdf" in names, (stem, names)
+        assert (out / f"{stem}.png").stat().st_size > 10_000
+    md = (out / "report.md").read_text()
+    js = json.loads((out / "report.json").read_text())
+    assert md.startswith(f"# Reproduction: {rep.title}")
+    assert "| quantity | published | ours | difference | tolerance | status | source |" in md
+    assert js["name"] == rep.name and js["passed"] is rep.passed and len(js["checks"]) == len(rep.checks)
+    for c in js["checks"]:
+        assert set(c) >= {"name", "published", "ours", "difference", "tolerance", "status", "source"}
+    return js
+
+
+def test_list():
+    df = list_reproductions()
+    assert list(df["name"]) == ["chinchilla", "kaplan", "porian", "gadre", "datablations", "llama3", "double-descent"]
+    assert set(df["name"]) == set(REPRODUCTIONS)
+
+
+def test_kaplan(tmp_path):
+    rep = reproduce("kaplan", tmp_path)
+    assert rep.passed, rep.summary_lines()
+    _files_ok(rep, tmp_path, ["kaplan_figure1", "kaplan_joint_law"])
+    assert rep.check("L(N = 1e9)").ours == pytest.approx(2.3756, abs=1e-4)  # REFERENCE acceptance 1
+    assert rep.check("L(N = 1e8)").ours == pytest.approx(2.8300, abs=1e-4)
+    assert rep.check("overfitting bound D >= c").ours == pytest.approx(5.52e3, rel=1e-3)
+    alpha_c = rep.check("alpha_C^min from eq. 1.8 vs eq. 6.4")
+    assert alpha_c.ours == pytest.approx(0.0520, abs=1e-4) and alpha_c.status == STATUS_KNOWN
+    assert rep.check("B_crit growth").ours == pytest.approx(1.94, abs=0.005)  # acceptance 2
+
+
+def test_llama3(tmp_path):
+    rep = reproduce("llama3", tmp_path, formats=("png", "pdf"))
+    assert rep.passed
+    _files_ok(rep, tmp_path, ["llama3_allocation"])
+    assert rep.check("D*(3.8e25), printed constants (0.53").ours == pytest.approx(1.05e13, rel=0.01)  # acceptance 13
+    assert rep.check("D*(3.8e25), Fig. 3 legend").ours == pytest.approx(1.63e13, rel=0.01)
+    assert rep.check("6 × 402e9").status == STATUS_KNOWN
+
+
+def test_double_descent(tmp_path):
+    rep = reproduce("double-descent", tmp_path, n_reps=12, rng=3)
+    assert rep.passed, rep.summary_lines()
+    js = _files_ok(rep, tmp_path, ["double_descent"])
+    # theory values of REFERENCE acceptance 15 (n = 200, r2 = sigma2 = 1), exact finite n
+    for g, v in ((0.5, 1.010), (2, 1.505), (4, 1.084)):
+        assert rep.check(f"exact finite-n excess risk at p/n = {g:g}").ours == pytest.approx(v, abs=5e-4)
+    theory = {r["p/n"]: r for r in js["tables"]["Excess risk by p/n"]}
+    assert theory[0.5]["exact finite-n"] == pytest.approx(1.0101, abs=1e-4)
+    assert theory[4.0]["asymptotic"] == pytest.approx(1.0833, abs=1e-4)
+    assert rep.check("peak location").ours == pytest.approx(1.0, abs=0.15)
+    assert rep.check("BNSL Fig. 1 parameters: far-field").ours == pytest.approx(-1.829, abs=1e-3)
+    fit_params = {r["parameter"]: r["estimate"] for r in js["tables"]["BNSL fit (law 'bnsl', 2 breaks)"]}
+    assert min(fit_params[c] for c in ("c0", "c1", "c2")) < 0  # a negative c_i: the rising segment
+    assert js["settings"]["n_reps"] == 12
+
+
+def test_datablations(tmp_path):
+    load_or_skip("muennighoff_datablations")
+    rep = reproduce("datablations", tmp_path)
+    assert rep.passed, rep.summary_lines()
+    _files_ok(rep, tmp_path, ["datablations_epochs"])
+    assert rep.check("L(N = 6.34e9").ours == pytest.approx(2.2256440890, abs=1e-9)  # acceptance 10
+    assert rep.check("L(N = 8.67e9").ours == pytest.approx(2.2269634075, abs=1e-9)
+    assert rep.check("effective data D'/D after 16").ours == pytest.approx(0.661, abs=5e-4)
+    assert rep.check("compute-optimal N at C = 1e22").ours == pytest.approx(7.022e9, rel=0.005)
+    assert rep.check("epochs at the optimum").ours == pytest.approx(9.49, abs=0.01)
+
+
+def test_porian(tmp_path):
+    load_or_skip("porian_resolving", table="optimal_pairs")
+    rep = reproduce("porian", tmp_path)
+    assert rep.passed, rep.summary_lines()
+    _files_ok(rep, tmp_path, ["porian_exponent_chain"])
+    chain = [rep.check(f"RefinedWeb step {i}: a (optimal pairs, OLS)").ours for i in range(1, 6)]
+    assert chain == pytest.approx([0.834, 0.701, 0.604, 0.571, 0.497], abs=0.0015)  # Porian Fig. 1
+    owt2 = [rep.check(f"OpenWebText2 step {i}: a (optimal pairs, OLS)").ours for i in range(1, 6)]
+    assert owt2 == pytest.approx([0.870, 0.700, 0.602, 0.569, 0.518], abs=0.0015)
+
+
+def test_gadre(tmp_path):
+    load_or_skip("gadre_overtraining")
+    rep = reproduce("gadre", tmp_path)
+    assert rep.passed, rep.summary_lines()
+    _files_ok(rep, tmp_path, ["gadre_overtraining"])
+    assert rep.check("relative error extrapolating to 1.4B").ours == pytest.approx(0.7103, abs=1e-3)
+    assert rep.check("relative error extrapolating to 6.9B").ours == pytest.approx(0.7320, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_chinchilla(tmp_path):
+    load_or_skip("epoch_chinchilla")
+    rep = reproduce("chinchilla", tmp_path, bootstrap=100, rng=0)
+    assert rep.passed, rep.summary_lines()
+    js = _files_ok(rep, tmp_path, ["hoffmann_figure3", "hoffmann_figure4", "allocation_comparison", "parameters",
+                                   "fit_diagnostics"])
+    # REFERENCE acceptance 6: A = 477.82, B = 2143.42, E = 1.8172, alpha = 0.3473, beta = 0.3672
+    assert rep.check("A (Approach 3").ours == pytest.approx(477.82, rel=1e-3)
+    assert rep.check("B (Approach 3").ours == pytest.approx(2143.42, rel=1e-3)
+    assert rep.check("E (Approach 3").ours == pytest.approx(1.8172, abs=2e-4)
+    assert rep.check("alpha (Approach 3").ours == pytest.approx(0.3473, abs=2e-4)
+    assert rep.check("beta (Approach 3").ours == pytest.approx(0.3672, abs=2e-4)
+    assert rep.check("N_opt at 5.76e23, Hoffmann's unrounded").ours == pytest.approx(4.04e10, rel=0.01)
+    assert rep.check("D/N at C = 5.88e23 (Chinchilla").ours == pytest.approx(18.4, rel=0.05)
+    assert rep.check("a vs Hoffmann's Approach 3").status == STATUS_KNOWN
+    assert "Hoffmann Table 3 against the refit (80% intervals)" in js["tables"]
+    assert (tmp_path / "fit.json").exists()
+    assert js["settings"]["bootstrap"] == 100
+
+
+def test_errors(tmp_path):
+    with pytest.raises(DataError, match="Reproduction must be one of \\['chinchilla', 'kaplan'"):
+        reproduce("hoffmann", tmp_path)
+    with pytest.raises(DataError, match="Option formats of reproduce\\(\\) must be a non-empty subset of png, pdf, svg"):
+        reproduce("kaplan", tmp_path, formats=("jpg",))
+    with pytest.raises(DataError, match="Option bootstrap of reproduce\\(\\) must be an integer >= 10 or None"):
+        reproduce("chinchilla", tmp_path, bootstrap=5)
+    with pytest.raises(DataError, match="Option rng of reproduce\\(\\) must be an integer seed"):
+        reproduce("kaplan", tmp_path, rng=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        reproduce("kaplan", tmp_path, bootstraps=10)  # type: ignore[call-arg]
+
+
+def test_check_status_and_report_rendering(tmp_path):
+    ok = Check(name="a", published=1.0, ours=1.004, tolerance=0.005)
+    bad = Check(name="b", published=1.0, ours=1.1, tolerance=0.05)
+    known = Check(name="c", published=0.054, ours=0.052, tolerance=5e-4, kind="absolute", expected_to_match=False)
+    info = Check(name="d", published=None, ours=3.0)
+    missing = Check(name="e", published=1.0, ours=None)
+    assert [c.status for c in (ok, bad, known, info, missing)] == [STATUS_PASS, STATUS_FAIL, STATUS_KNOWN, STATUS_INFO,
+                                                                 STATUS_FAIL]
+    assert ok.difference == pytest.approx(0.004) and known.difference == pytest.approx(-0.002)
+    assert ok.difference_text() == "+0.4%" and known.tolerance_text() == "±0.0005" and info.tolerance_text() == "—"
+    with pytest.raises(DataError, match="Check kind of 'x' must be 'relative' or 'absolute'"):
+        Check(name="x", published=1.0, ours=1.0, kind="ratio")  # type: ignore[arg-type]
+    rep = Report(name="t", title="T", checks=(ok, known, info), notes=("n1",)).write(tmp_path)
+    assert rep.passed and rep.n_failed == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "**PASSED** — 1 within tolerance, 1 known mismatch(es) in the papers, 0 failed, of 3 checks." in md
+    assert Report(name="t", title="T", checks=(ok, bad)).passed is False
+    with pytest.raises(KeyError, match="'zzz': not a check of reproduction 't'"):
+        rep.check("zzz")
