@@ -286,3 +286,28 @@ def test_custom_law_fit_needs_its_law_to_reload(tmp_path):
     with pytest.raises(DataError, match="pass FitResult.load\\(path, law=CustomLaw"):
         FitResult.load(path)
     assert FitResult.load(path, law=custom).params.equals(res.params)
+
+
+def test_pickle_round_trip_for_worker_processes(epoch_fit):
+    import pickle
+
+    back = pickle.loads(pickle.dumps(epoch_fit))
+    assert back == epoch_fit
+    with pytest.raises(AttributeError):
+        back.objective = 1.0  # type: ignore[misc]
+
+
+def test_ci_profile_method_and_nested_uncertainty_is_copied():
+    truth = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.33, "beta": 0.35}
+    t = read_table(synthetic(truth, noise=0.01, n=60))
+    res = fit(t, loss="squared_log", starts=truth, uncertainty="sandwich")
+    ci = res.ci(0.9, method="profile")
+    assert {"lower", "upper"} <= set(ci.columns)
+    assert (ci["lower"] < res.params).all() and (res.params < ci["upper"]).all()
+    u = res.uncertainty
+    u["method"] = "tampered"
+    for v in u.values():
+        if isinstance(v, dict):
+            v.clear()
+    assert res.uncertainty["method"] != "tampered"
+    assert res.uncertainty == res.to_dict()["uncertainty"]

@@ -176,6 +176,13 @@ class FitResult:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("FitResult is immutable; use result.replace(...) to derive a new one.")
 
+    def __getstate__(self) -> dict[str, Any]:  # pickling (e.g. joblib workers); files use JSON
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+
     # ------------------------------------------------------------------ accessors (copies)
     law = property(lambda self: self._law)
     params = property(lambda self: self._params.copy())
@@ -190,7 +197,7 @@ class FitResult:
     provenance = property(lambda self: json.loads(json.dumps(self._provenance)))
     cov = property(lambda self: None if self._cov is None else self._cov.copy())
     samples = property(lambda self: None if self._samples is None else self._samples.copy())
-    uncertainty = property(lambda self: None if self._uncertainty is None else dict(self._uncertainty))
+    uncertainty = property(lambda self: None if self._uncertainty is None else json.loads(json.dumps(self._uncertainty)))
 
     @property
     def n_points(self) -> int:
@@ -261,8 +268,8 @@ class FitResult:
         """Confidence intervals per parameter, a DataFrame with columns ``lower, upper``.
 
         ``method``: ``"percentile"`` (default with samples), ``"bca"`` (bias-corrected and accelerated,
-        with samples; see :mod:`scaling.fit.uncertainty`), or ``"wald"`` (estimate ± z·se from the
-        covariance).
+        with samples; see :mod:`scaling.fit.uncertainty`), ``"wald"`` (estimate ± z·se from the
+        covariance), or ``"profile"`` (profile likelihood; computed on demand at ``level``).
         """
         if not 0 < level < 1:
             raise DataError(format_message("Option level", "of ci()", "between 0 and 1", repr(level)))
@@ -280,6 +287,10 @@ class FitResult:
             q = (1 - level) / 2
             s = self._samples[names]
             return pd.DataFrame({"lower": s.quantile(q), "upper": s.quantile(1 - q)})
+        if method == "profile":
+            from .uncertainty import profile_ci
+
+            return profile_ci(self, level=level)
         if method == "wald":
             se = self.se()
             if se is None:
@@ -288,7 +299,8 @@ class FitResult:
             z = stats.norm.ppf(0.5 + level / 2)
             p = self._params[names]
             return pd.DataFrame({"lower": p - z * se[names], "upper": p + z * se[names]})
-        raise DataError(format_message("Option method", "of ci()", "one of 'percentile', 'bca', 'wald'", repr(method)))
+        raise DataError(format_message("Option method", "of ci()", "one of 'percentile', 'bca', 'wald', 'profile'",
+                                       repr(method)))
 
     def summary(self, level: float = 0.95) -> Summary:
         """Estimates with standard errors and intervals, and the settings that matter (objective,
