@@ -59,15 +59,18 @@ def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: Float
     f, g = fun(x, np.arange(S))
     f = f.copy()
     g = g.copy()
-    Sh = np.zeros((S, m, P))
-    Yh = np.zeros((S, m, P))
-    rho = np.zeros((S, m))
+    # curvature pairs in a circular buffer shared by all rows (slot = iteration mod m); a row that skips
+    # an update gets rho = 0 in that slot, which removes the pair from both loops of the recursion
+    Sh = np.zeros((m, S, P))
+    Yh = np.zeros((m, S, P))
+    rho = np.zeros((m, S))
+    gamma = np.zeros(S)  # s.y / y.y of each row's newest pair (0: none yet)
     n_iter = np.zeros(S, dtype=int)
     quiet = np.zeros(S, dtype=int)
     status = np.zeros(S, dtype=int)
     status[~np.isfinite(f)] = NONFINITE
     n_evals = 1
-    for _ in range(max_iter):
+    for it in range(max_iter):
         idx = np.flatnonzero(status == RUNNING)
         if idx.size == 0:
             break
@@ -77,32 +80,28 @@ def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: Float
         xa, fa, ga = x[idx], f[idx], g[idx]
         blocked = ((xa <= lower) & (ga > 0)) | ((xa >= upper) & (ga < 0))
         gp = np.where(blocked, 0.0, ga)
-        # two-loop recursion over the (possibly partly empty) histories
+        order = [(it - 1 - j) % m for j in range(min(it, m))]  # newest first
         q = gp.copy()
-        Sa, Ya, ra = Sh[idx], Yh[idx], rho[idx]
-        al = np.zeros((idx.size, m))
-        for j in range(m - 1, -1, -1):
-            al[:, j] = ra[:, j] * np.einsum("ij,ij->i", Sa[:, j], q)
-            q -= al[:, j:j + 1] * Ya[:, j]
-        sy = np.einsum("ij,ij->i", Sa[:, -1], Ya[:, -1])
-        yy = np.einsum("ij,ij->i", Ya[:, -1], Ya[:, -1])
+        al = []
+        for j in order:
+            a_j = rho[j, idx] * np.einsum("ij,ij->i", Sh[j, idx], q)
+            q -= a_j[:, None] * Yh[j, idx]
+            al.append(a_j)
         gnorm = np.sqrt(np.einsum("ij,ij->i", gp, gp))
-        has = ra[:, -1] > 0
-        gamma = np.where(has, sy / np.where(yy > 0, yy, 1.0), 1.0 / np.maximum(gnorm, 1e-300))
-        gamma = np.where(has, gamma, np.minimum(gamma, 1.0))
-        r = gamma[:, None] * q
-        for j in range(m):
-            b = ra[:, j] * np.einsum("ij,ij->i", Ya[:, j], r)
-            r += Sa[:, j] * (al[:, j] - b)[:, None]
+        gam = gamma[idx]
+        H0 = np.where(gam > 0, gam, np.minimum(1.0, 1.0 / np.maximum(gnorm, 1e-300)))
+        r = H0[:, None] * q
+        for j, a_j in zip(reversed(order), reversed(al)):
+            b = rho[j, idx] * np.einsum("ij,ij->i", Yh[j, idx], r)
+            r += Sh[j, idx] * (a_j - b)[:, None]
         d = -r
         d[blocked] = 0.0
         gd = np.einsum("ij,ij->i", gp, d)
         bad = ~(gd < 0) | ~np.all(np.isfinite(d), axis=1)
         if bad.any():  # reset to steepest descent
             d[bad] = -gp[bad] * np.minimum(1.0, 1.0 / np.maximum(gnorm[bad], 1e-300))[:, None]
-            Sh[idx[bad]] = 0.0
-            Yh[idx[bad]] = 0.0
-            rho[idx[bad]] = 0.0
+            rho[:, idx[bad]] = 0.0
+            gamma[idx[bad]] = 0.0
         # backtracking Armijo line search, vectorised; only failing rows are re-evaluated
         t = np.ones(idx.size)
         xn = np.empty_like(xa)
@@ -124,19 +123,22 @@ def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: Float
             t[pending] *= 0.25 if _ls < 2 else 0.5
         moved = np.isfinite(fn)
         # rows whose line search failed cannot decrease further along any L-BFGS direction
-        stalled = idx[~moved]
-        status[stalled] = STALLED
+        status[idx[~moved]] = STALLED
+        slot = it % m
+        rho[slot, idx] = 0.0
         mi = idx[moved]
         if mi.size:
-            s = xn[moved] - xa[moved]
+            sv = xn[moved] - xa[moved]
             yv = gn[moved] - ga[moved]
-            sy = np.einsum("ij,ij->i", s, yv)
-            ok = sy > 1e-10 * np.sqrt(np.einsum("ij,ij->i", s, s) * np.einsum("ij,ij->i", yv, yv))
+            sy = np.einsum("ij,ij->i", sv, yv)
+            yy = np.einsum("ij,ij->i", yv, yv)
+            ok = sy > 1e-10 * np.sqrt(np.einsum("ij,ij->i", sv, sv) * yy)
             upd = mi[ok]
             if upd.size:
-                Sh[upd] = np.concatenate([Sh[upd, 1:], s[ok, None]], axis=1)
-                Yh[upd] = np.concatenate([Yh[upd, 1:], yv[ok, None]], axis=1)
-                rho[upd] = np.concatenate([rho[upd, 1:], (1.0 / sy[ok])[:, None]], axis=1)
+                Sh[slot, upd] = sv[ok]
+                Yh[slot, upd] = yv[ok]
+                rho[slot, upd] = 1.0 / sy[ok]
+                gamma[upd] = sy[ok] / yy[ok]
             rel = (fa[moved] - fn[moved]) / np.maximum(np.maximum(np.abs(fa[moved]), np.abs(fn[moved])), 1e-300)
             quiet[mi] = np.where(rel <= ftol, quiet[mi] + 1, 0)
             x[mi], f[mi], g[mi] = xn[moved], fn[moved], gn[moved]
