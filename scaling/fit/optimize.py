@@ -43,7 +43,7 @@ class BatchResult:
 
 
 def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: FloatArray, *, m: int = 10,
-                  max_iter: int = 2000, ftol: float = 1e-12, patience: int = 3, max_ls: int = 30,
+                  max_iter: int = 2000, ftol: float = 1e-12, patience: int = 3, max_ls: int = 12,
                   c1: float = 1e-4, handoff: int = 0) -> BatchResult:
     """Minimise S independent problems at once with projected L-BFGS.
 
@@ -57,93 +57,113 @@ def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: Float
     x = np.clip(np.array(x0, dtype=float), lower, upper)
     S, P = x.shape
     f, g = fun(x, np.arange(S))
-    f = f.copy()
-    g = g.copy()
-    # curvature pairs in a circular buffer shared by all rows (slot = iteration mod m); a row that skips
-    # an update gets rho = 0 in that slot, which removes the pair from both loops of the recursion
-    Sh = np.zeros((m, S, P))
-    Yh = np.zeros((m, S, P))
-    rho = np.zeros((m, S))
-    gamma = np.zeros(S)  # s.y / y.y of each row's newest pair (0: none yet)
+    f = np.array(f, dtype=float)
     n_iter = np.zeros(S, dtype=int)
-    quiet = np.zeros(S, dtype=int)
     status = np.zeros(S, dtype=int)
     status[~np.isfinite(f)] = NONFINITE
+    # The state of the rows still running is kept *compacted* (contiguous arrays of the live rows only),
+    # so each iteration works on views instead of gathering rows by fancy indexing. Curvature pairs sit
+    # in a circular buffer shared by all rows (slot = iteration mod m); a row that skips an update gets
+    # rho = 0 in that slot, which removes the pair from both loops of the two-loop recursion.
+    ids = np.flatnonzero(status == RUNNING)
+    xl, fl, gl = x[ids], f[ids], np.array(g, dtype=float)[ids]
+    k = ids.size
+    Sh = np.zeros((m, k, P))
+    Yh = np.zeros((m, k, P))
+    rho = np.zeros((m, k))
+    gamma = np.zeros(k)  # s.y / y.y of each row's newest pair (0: none yet)
+    quiet = np.zeros(k, dtype=int)
+    its = np.zeros(k, dtype=int)
     n_evals = 1
     for it in range(max_iter):
-        idx = np.flatnonzero(status == RUNNING)
-        if idx.size == 0:
+        if ids.size == 0:
             break
-        if idx.size < handoff:
-            status[idx] = HANDOFF
+        if ids.size < handoff:
+            status[ids] = HANDOFF
             break
-        xa, fa, ga = x[idx], f[idx], g[idx]
-        blocked = ((xa <= lower) & (ga > 0)) | ((xa >= upper) & (ga < 0))
-        gp = np.where(blocked, 0.0, ga)
+        blocked = ((xl <= lower) & (gl > 0)) | ((xl >= upper) & (gl < 0))
+        gp = np.where(blocked, 0.0, gl)
         order = [(it - 1 - j) % m for j in range(min(it, m))]  # newest first
         q = gp.copy()
         al = []
         for j in order:
-            a_j = rho[j, idx] * np.einsum("ij,ij->i", Sh[j, idx], q)
-            q -= a_j[:, None] * Yh[j, idx]
+            a_j = rho[j] * np.einsum("ij,ij->i", Sh[j], q)
+            q -= a_j[:, None] * Yh[j]
             al.append(a_j)
         gnorm = np.sqrt(np.einsum("ij,ij->i", gp, gp))
-        gam = gamma[idx]
-        H0 = np.where(gam > 0, gam, np.minimum(1.0, 1.0 / np.maximum(gnorm, 1e-300)))
+        H0 = np.where(gamma > 0, gamma, np.minimum(1.0, 1.0 / np.maximum(gnorm, 1e-300)))
         r = H0[:, None] * q
         for j, a_j in zip(reversed(order), reversed(al)):
-            b = rho[j, idx] * np.einsum("ij,ij->i", Yh[j, idx], r)
-            r += Sh[j, idx] * (a_j - b)[:, None]
+            b = rho[j] * np.einsum("ij,ij->i", Yh[j], r)
+            r += Sh[j] * (a_j - b)[:, None]
         d = -r
         d[blocked] = 0.0
         gd = np.einsum("ij,ij->i", gp, d)
         bad = ~(gd < 0) | ~np.all(np.isfinite(d), axis=1)
         if bad.any():  # reset to steepest descent
             d[bad] = -gp[bad] * np.minimum(1.0, 1.0 / np.maximum(gnorm[bad], 1e-300))[:, None]
-            rho[:, idx[bad]] = 0.0
-            gamma[idx[bad]] = 0.0
+            rho[:, bad] = 0.0
+            gamma[bad] = 0.0
         # backtracking Armijo line search, vectorised; only failing rows are re-evaluated
-        t = np.ones(idx.size)
-        xn = np.empty_like(xa)
-        fn = np.full(idx.size, np.inf)
-        gn = np.zeros_like(ga)
-        pending = np.arange(idx.size)
+        t = np.ones(k)
+        xn = np.empty_like(xl)
+        fn = np.full(k, np.inf)
+        gn = np.zeros_like(gl)
+        pending = None  # all rows on the first try (no gather)
         for _ls in range(max_ls):
-            xt = np.clip(xa[pending] + t[pending, None] * d[pending], lower, upper)
-            ft, gt = fun(xt, idx[pending])
+            if pending is None:
+                xt = np.clip(xl + d, lower, upper)
+                ft, gt = fun(xt, ids)
+                step = xt - xl
+                ok = np.isfinite(ft) & (ft <= fl + c1 * np.einsum("ij,ij->i", gl, step))
+                ok &= np.all(np.isfinite(gt), axis=1)
+                xn[ok], fn[ok], gn[ok] = xt[ok], ft[ok], gt[ok]
+                pending = np.flatnonzero(~ok)
+            else:
+                xt = np.clip(xl[pending] + t[pending, None] * d[pending], lower, upper)
+                ft, gt = fun(xt, ids[pending])
+                step = xt - xl[pending]
+                ok = np.isfinite(ft) & (ft <= fl[pending] + c1 * np.einsum("ij,ij->i", gl[pending], step))
+                ok &= np.all(np.isfinite(gt), axis=1)
+                acc = pending[ok]
+                xn[acc], fn[acc], gn[acc] = xt[ok], ft[ok], gt[ok]
+                pending = pending[~ok]
             n_evals += 1
-            step = xt - xa[pending]
-            ok = np.isfinite(ft) & (ft <= fa[pending] + c1 * np.einsum("ij,ij->i", ga[pending], step))
-            ok &= np.all(np.isfinite(gt), axis=1)
-            acc = pending[ok]
-            xn[acc], fn[acc], gn[acc] = xt[ok], ft[ok], gt[ok]
-            pending = pending[~ok]
             if pending.size == 0:
                 break
-            t[pending] *= 0.25 if _ls < 2 else 0.5
+            t[pending] *= 0.25 if _ls < 2 else 0.1
         moved = np.isfinite(fn)
-        # rows whose line search failed cannot decrease further along any L-BFGS direction
-        status[idx[~moved]] = STALLED
         slot = it % m
-        rho[slot, idx] = 0.0
-        mi = idx[moved]
-        if mi.size:
-            sv = xn[moved] - xa[moved]
-            yv = gn[moved] - ga[moved]
-            sy = np.einsum("ij,ij->i", sv, yv)
-            yy = np.einsum("ij,ij->i", yv, yv)
-            ok = sy > 1e-10 * np.sqrt(np.einsum("ij,ij->i", sv, sv) * yy)
-            upd = mi[ok]
-            if upd.size:
-                Sh[slot, upd] = sv[ok]
-                Yh[slot, upd] = yv[ok]
-                rho[slot, upd] = 1.0 / sy[ok]
-                gamma[upd] = sy[ok] / yy[ok]
-            rel = (fa[moved] - fn[moved]) / np.maximum(np.maximum(np.abs(fa[moved]), np.abs(fn[moved])), 1e-300)
-            quiet[mi] = np.where(rel <= ftol, quiet[mi] + 1, 0)
-            x[mi], f[mi], g[mi] = xn[moved], fn[moved], gn[moved]
-            n_iter[mi] += 1
-            status[mi[quiet[mi] >= patience]] = CONVERGED
+        rho[slot] = 0.0
+        sv = xn - xl
+        yv = gn - gl
+        sy = np.einsum("ij,ij->i", sv, yv)
+        yy = np.einsum("ij,ij->i", yv, yv)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            upd = moved & (sy > 1e-10 * np.sqrt(np.einsum("ij,ij->i", sv, sv) * yy))
+        Sh[slot, upd] = sv[upd]
+        Yh[slot, upd] = yv[upd]
+        rho[slot, upd] = 1.0 / sy[upd]
+        gamma[upd] = sy[upd] / yy[upd]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = (fl - fn) / np.maximum(np.maximum(np.abs(fl), np.abs(fn)), 1e-300)
+        quiet = np.where(moved & (rel <= ftol), quiet + 1, np.where(moved, 0, quiet))
+        xl = np.where(moved[:, None], xn, xl)
+        fl = np.where(moved, fn, fl)
+        gl = np.where(moved[:, None], gn, gl)
+        its += moved
+        # rows whose line search failed cannot decrease further along any L-BFGS direction (stalled)
+        done = ~moved | (quiet >= patience)
+        if done.any():
+            fin = ids[done]
+            x[fin], f[fin], n_iter[fin] = xl[done], fl[done], its[done]
+            status[fin] = np.where(moved[done], CONVERGED, STALLED)
+            keep = ~done
+            ids, xl, fl, gl = ids[keep], xl[keep], fl[keep], gl[keep]
+            Sh, Yh, rho = Sh[:, keep], Yh[:, keep], rho[:, keep]
+            gamma, quiet, its = gamma[keep], quiet[keep], its[keep]
+            k = ids.size
+    x[ids], f[ids], n_iter[ids] = xl, fl, its
     status[status == RUNNING] = MAX_ITER
     return BatchResult(x=x, f=f, n_iter=n_iter, status=status, n_evals=n_evals)
 
