@@ -27,7 +27,7 @@ import pandas as pd
 
 from .errors import DataError, format_message
 
-__all__ = ["run_demo", "DemoResult", "DEMO_TRUTH", "DEMO_BUDGETS", "load_demo_table"]
+__all__ = ["run_demo", "DemoResult", "DEMO_TRUTH", "DEMO_BUDGETS", "load_demo_table", "generate_demo_runs"]
 
 log = logging.getLogger("scaling")
 
@@ -40,10 +40,13 @@ _NOTE_SYNTHETIC = ("synthetic isoFLOP sweep generated from Epoch AI's refit of t
                    "log-normal noise (scripts/make_demo_data.py)")
 
 
-def _regenerate() -> pd.DataFrame:
-    """The demo sweep rebuilt in memory (same design and seed as scripts/make_demo_data.py)."""
+def generate_demo_runs(seed: int = 2024, noise: float = 0.01) -> pd.DataFrame:
+    """The synthetic demo sweep: 8 budgets from 1e18 to 3e21 FLOPs (log-spaced), 9 model sizes per budget
+    from 1/4x to 4x the budget's compute-optimal N, D = C/(6N), loss from :data:`DEMO_TRUTH` times
+    log-normal noise of ``noise`` (1 %, about the seed-to-seed spread of real runs). Deterministic:
+    ``scripts/make_demo_data.py`` writes it to ``data/demo_runs.csv``."""
     t = DEMO_TRUTH
-    rng = np.random.default_rng(2024)
+    rng = np.random.default_rng(seed)
     G = (t["alpha"] * t["A"] / (t["beta"] * t["B"])) ** (1 / (t["alpha"] + t["beta"]))
     a = t["beta"] / (t["alpha"] + t["beta"])
     rows = []
@@ -52,7 +55,7 @@ def _regenerate() -> pd.DataFrame:
         for j, N in enumerate(n_opt * np.geomspace(0.25, 4.0, 9)):
             N = float(f"{N:.3g}")
             D = C / (6 * N)
-            L = (t["E"] + t["A"] / N ** t["alpha"] + t["B"] / D ** t["beta"]) * np.exp(rng.normal(0, 0.01))
+            L = (t["E"] + t["A"] / N ** t["alpha"] + t["B"] / D ** t["beta"]) * np.exp(rng.normal(0, noise))
             rows.append({"run": f"C{k}-N{j}", "budget": f"{C:.2g}", "n_params": N, "n_tokens": round(D),
                          "flops": C, "loss": round(float(L), 5)})
     return pd.DataFrame(rows)
@@ -71,7 +74,7 @@ def load_demo_table() -> Any:
     except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - broken installs only
         pass
     log.warning("demo: the packaged demo_runs.csv was not found; regenerating the same synthetic sweep in memory")
-    return read_table(_regenerate(), name="demo_runs (synthetic, regenerated)", n_params_convention="total",
+    return read_table(generate_demo_runs(), name="demo_runs (synthetic, regenerated)", n_params_convention="total",
                       meta=meta)
 
 

@@ -311,3 +311,14 @@ def test_ci_profile_method_and_nested_uncertainty_is_copied():
             v.clear()
     assert res.uncertainty["method"] != "tampered"
     assert res.uncertainty == res.to_dict()["uncertainty"]
+
+
+def test_demo_table_is_what_the_generator_writes():
+    """data/demo_runs.csv is reproducible from scaling.demo.generate_demo_runs (scripts/make_demo_data.py)."""
+    from importlib import resources
+
+    from scaling.demo import generate_demo_runs
+
+    shipped = pd.read_csv(resources.files("scaling._published") / "demo_runs.csv")
+    regenerated = pd.read_csv(__import__("io").StringIO(generate_demo_runs().to_csv(index=False)))
+    pd.testing.assert_frame_equal(shipped, regenerated)

@@ -18,9 +18,9 @@ from threadpoolctl import threadpool_limits
 
 from ..laws.base import FloatArray
 from .objectives import Objective
-from .optimize import CONVERGED, HANDOFF, STATUS_NAMES, batched_lbfgs, polish
+from .optimize import CONVERGED, HANDOFF, STALLED, STATUS_NAMES, batched_lbfgs, polish
 
-__all__ = ["MultiStartResult", "multistart", "objective_hessian"]
+__all__ = ["MultiStartResult", "multistart", "objective_hessian", "centring"]
 
 _POOL: ThreadPoolExecutor | None = None
 
@@ -93,28 +93,33 @@ def multistart(objective: Objective, starts: FloatArray, **options: Any) -> Mult
         return _multistart(objective, starts, **options)
 
 
-def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray | None = None,
-               lower: FloatArray | None = None, upper: FloatArray | None = None, max_iter: int = 1000,
-               n_polish: int = 4, threads: int | None = None, screen_dtype: str = "float32",
-               handoff: int = 24) -> MultiStartResult:
+def centring(objective: Objective) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(T, T^-1, lower, upper): centred coordinates w = v T^T (see ``Law.free_preconditioner``) and the
+    free bounds. Centring mixes coordinates, so it is only used where the mixed coordinates are unbounded."""
     law = objective.law
     lo, hi = law.free_bounds()
     if objective.extra:
         lo, hi = np.append(lo, -np.inf), np.append(hi, np.inf)
-    if lower is not None:
-        lo = lower
-    if upper is not None:
-        hi = upper
-    k = starts.shape[1]
+    k = len(lo)
     T = np.eye(k)
     Tl = law.free_preconditioner(objective.X)
     T[: Tl.shape[0], : Tl.shape[1]] = Tl
     bounded = np.isfinite(lo) | np.isfinite(hi)
-    # centring mixes coordinates, so it is only used where the mixed coordinates are unbounded
     mixed = (np.abs(T - np.eye(k)) > 0).any(axis=0) | (np.abs(T - np.eye(k)) > 0).any(axis=1)
     if (bounded & mixed).any():
         T = np.eye(k)
-    Ti = np.linalg.inv(T)
+    return T, np.linalg.inv(T), np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray | None = None,
+               lower: FloatArray | None = None, upper: FloatArray | None = None, max_iter: int = 1000,
+               n_polish: int = 4, threads: int | None = None, screen_dtype: str = "float32",
+               handoff: int = 24) -> MultiStartResult:
+    T, Ti, lo, hi = centring(objective)
+    if lower is not None or upper is not None:
+        lo = lo if lower is None else lower
+        hi = hi if upper is None else upper
+        T, Ti = np.eye(len(lo)), np.eye(len(lo))
     threads = default_threads() if threads is None else threads
     fast = objective.astype(np.float32) if screen_dtype == "float32" else objective
     fun = make_batch_fun(fast, T, None if weights is None else weights.astype(fast.y.dtype), threads)
@@ -125,7 +130,9 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
     xs = res.x @ T.T
     W1 = None if weights is None else (weights if weights.ndim == 1 else None)
     iters = res.n_iter.copy()
-    status = [STATUS_NAMES[s] for s in res.status]
+    # end points of the screening phase are at float32 precision: say so in each start's status
+    tag = " (float32 screen)" if screen_dtype == "float32" else ""
+    status = [STATUS_NAMES[s] + (tag if s in (CONVERGED, STALLED) else "") for s in res.status]
     # the few slow starts left are finished one by one (same objective, full precision)
     for i in np.flatnonzero(res.status == HANDOFF):
         Wi = W1 if weights is None or weights.ndim == 1 else weights[i]

@@ -136,7 +136,10 @@ class FitResult:
     excluded : pandas.DataFrame
         Rows of the input table that were not fitted, with the reason.
     starts : pandas.DataFrame
-        Every optimiser start: start point, end point (natural parameters), objective, iterations, status.
+        Every optimiser start: start point, end point (natural parameters), objective (re-evaluated in
+        float64), iterations, status. Starts are first screened together in float32, so an end point is
+        exact to float32 precision unless its status says it was polished or finished alone (in float64);
+        the reported optimum is always a float64 polish at gtol 1e-12 / ftol 1e-15.
     flags : tuple of str
         Diagnostics (optimum on a bound or the grid's edge, non-identifiability, ...); each was also warned.
     provenance : dict
