@@ -335,7 +335,11 @@ class FitResult:
             header.append(("FLOPs rule", f"C = {prov['flops_per_token']:g}·N·D"))
         if self._uncertainty:
             u = self._uncertainty
-            header.append(("uncertainty", ", ".join(f"{k}={v}" for k, v in u.items() if not isinstance(v, (dict, list)))))
+            keys = ("method", "n", "by", "level", "rng", "steps", "walkers")
+            text = ", ".join(f"{k}={u[k]}" for k in keys if u.get(k) is not None)
+            if u.get("verified"):
+                text += f"; {u['verified']} resamples verified against full-grid refits (replaced {u.get('replaced', 0)})"
+            header.append(("uncertainty", text))
         if len(self._excluded):
             header.append(("excluded rows", str(len(self._excluded))))
         header.append(("data", f"{prov.get('data_name') or 'table'} (sha256 {str(prov.get('data_hash', ''))[:12]})"))
