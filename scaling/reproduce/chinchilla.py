@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import plot
 from ..datasets import load_dataset
-from ..errors import InconsistencyWarning
+from ..errors import InconsistencyWarning, ScalingWarning
 from ..fit import fit
 from ..fit.approaches import approach2
 from ..fit.uncertainty import Bootstrap, derived
@@ -152,7 +152,7 @@ def run(out: Path, opts: Options) -> Report:
     # Approach 2 on the digitised isoFLOP points (for the figure and the table of exponents)
     bt = _budget_table(table)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ScalingWarning)  # budgets left out are listed in the report
         a2 = approach2(bt, budget_col="budget", window=None, n_boot=200, rng=opts.rng)
     minima = a2.to_frame()
     minima = minima[minima["used"]]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import ScalingWarning
 from .. import plot
 from ..datasets import load_dataset
 from ..fit.approaches import approach2, fit_power_law
@@ -57,7 +58,7 @@ def run(out: Path, opts: Options) -> Report:
             checks.append(Check(name=f"{DATASETS[ds]} step {label[:1]}: a (optimal pairs, OLS)", published=pub,
                                 ours=r.exponent, tolerance=0.0015, kind="absolute", source=src))
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                warnings.simplefilter("ignore", ScalingWarning)  # budgets left out are listed in the report
                 a2 = approach2(raw.filter(groups_raw == g, reason="other configuration"), method="akima",
                                n_boot=0, duplicates="min")
             if ds == "rw":
