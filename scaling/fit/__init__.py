@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, format_message,
-                      format_rows)
+from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, NonMonotoneWarning,
+                      format_message, format_rows)
 from ..laws import Law, get_law
 from ..laws.base import as_param_array
 from .objectives import LOSSES, Objective
@@ -146,9 +146,50 @@ def residual_jacobian(problem: FitProblem, x: np.ndarray) -> np.ndarray:
     return ((f[:m] - f[m:]) / (2 * h[:, None])).T
 
 
+def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
+    """Curves in the data that rise significantly somewhere although the law can only fall.
+
+    For each variable of the law, rows sharing the values of the law's other variables form a curve;
+    each curve with at least 5 distinct values is searched for an interior bump
+    (:func:`scaling.doubledescent.find_peak`) standing at least 3 noise units above its base. The noise
+    is the curve's own scatter about its best monotone (isotonic, decreasing) fit in log loss — 1.4826
+    MAD of those residuals, which a single bump barely moves — and at least 0.5 % (seed-to-seed spread).
+    """
+    from scipy.optimize import isotonic_regression
+
+    from ..doubledescent import find_peak
+
+    found: list[str] = []
+    for v in law.variables:
+        others = [o for o in law.variables if o != v]
+        groups = data.groupby(others, sort=False) if others else [((), data)]
+        for key, g in groups:
+            curve = g.groupby(v, sort=True)["loss"].mean()
+            if len(curve) < 5:
+                continue
+            x, y = curve.index.to_numpy(dtype=float), curve.to_numpy(dtype=float)
+            ly = np.log(y)
+            res = ly + isotonic_regression(-ly).x  # residuals about the best non-increasing fit
+            sigma = max(1.4826 * float(np.median(np.abs(res - np.median(res)))), 5e-3)
+            pk = find_peak(x, y, y_err=sigma * y, y_scale="log", min_z=3.0, n_boot=10, rng=0)
+            if pk.found:
+                at = "" if not others else " at " + ", ".join(f"{o} = {k:.3g}" for o, k in
+                                                            zip(others, key if isinstance(key, tuple) else (key,)))
+                found.append(f"{v}{at}: rises to {pk.y_peak:.4g} near {v} = {pk.x_peak:.3g} "
+                             f"(+{pk.prominence:.3g} above the dip before it, {pk.prominence_z:.1f} noise units)")
+    return found
+
+
 def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.DataFrame) -> list[tuple[type, str]]:
     law = problem.law
     out: list[tuple[type, str]] = []
+    if law.monotone:
+        bumps = _non_monotone(law, data)
+        if bumps:
+            out.append((NonMonotoneWarning, f"Law '{law.name}' is monotone but the data are not: "
+                        + "; ".join(bumps[:3]) + (f" (+{len(bumps) - 3} more curves)" if len(bumps) > 3 else "")
+                        + ". A monotone law cannot follow a bump (double descent, overfitting, repeated data): "
+                        "fit law='bnsl' with n_breaks >= 2, or restrict the range."))
     for v in law.variables:
         n_distinct = len(np.unique(data[v].to_numpy()))
         if n_distinct < 2:

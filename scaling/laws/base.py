@@ -172,7 +172,11 @@ class Law:
     def _evaluate(self, z: FloatArray, X: Mapping[str, FloatArray], grad: bool) -> Evaluation:
         raise NotImplementedError
 
-    #: True when the law implements :meth:`second_order` (enables the batched Newton optimiser)
+    #: True for laws that can only fall (or only rise) along each variable; fitting one to data with a
+    #: significant bump emits a NonMonotoneWarning (BNSL and user-defined laws set False)
+    monotone: ClassVar[bool] = True
+
+    #: True when the law implements :meth:`second_order` (analytic Hessian)
     has_second_order: ClassVar[bool] = False
 
     def second_order(self, z: FloatArray, X: Mapping[str, FloatArray]

@@ -79,6 +79,8 @@ class BNSL(Law):
     refine with ``curve_fit``; the default objective here is the squared log residual.
     """
 
+    monotone = False  # a negative c_i is a rising segment (double descent)
+
     name = "bnsl"
     reference = ("Caballero et al. 2022, Broken Neural Scaling Laws, arXiv 2210.14891, eq. 1 "
                  "(repo ethancaballero/broken_neural_scaling_laws)")

@@ -123,6 +123,10 @@ class ConstrainedLaw(Law):
         return self.base._evaluate(z, X, grad)
 
     @property
+    def monotone(self) -> bool:  # type: ignore[override]
+        return self.base.monotone
+
+    @property
     def has_second_order(self) -> bool:  # type: ignore[override]
         return self.base.has_second_order
 

@@ -221,6 +221,8 @@ class CustomLaw(ConstrainedLaw):
         ``expr`` that is not a plain tie.
     """
 
+    monotone = False  # unknown: not checked
+
     def __init__(self, func: Callable[..., Any] | Any, variables: Sequence[str] | Mapping[str, str] | None = None,
                  params: Any = None, name: str = "custom", grid: Any = None) -> None:
         lmfit = _lmfit()
