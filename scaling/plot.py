@@ -53,6 +53,7 @@ from .units import FLOPS_PER_PARAM_TOKEN, PF_DAY
 __all__ = [
     "LABELS",
     "fit_vs_data",
+    "curve_fits",
     "residuals",
     "isoflop",
     "allocation",
@@ -1332,6 +1333,58 @@ def parameter_comparison(table: pd.DataFrame, ax: Axes | None = None, *, referen
 
 # ====================================================================================================
 # figures and saving
+
+
+def curve_fits(results: Mapping[str, Any], variable: str, ax: Axes | None = None, *, peak: Any = None,
+               title: str | None = None, scatter_kws: Mapping[str, Any] | None = None) -> Axes:
+    """One curve of data with several fitted laws over it (e.g. a monotone law and a BNSL on a bump).
+
+    Parameters
+    ----------
+    results : mapping of label -> FitResult
+        Fits of the same points (the first one's ``data`` is drawn); each law is drawn over the data's
+        range of ``variable`` (log axis).
+    variable : str
+        The law variable on the x axis (``"n_tokens"``, ``"n_params"``, ...).
+    peak : PeakResult, optional
+        From :func:`scaling.doubledescent.find_peak` on the data: its bracket is shaded and the peak marked.
+
+    Returns
+    -------
+    Axes
+    """
+    from .fit.result import FitResult
+
+    if not results or not all(isinstance(r, FitResult) for r in results.values()):
+        raise DataError(format_message("Argument 'results'", "of curve_fits()", "a non-empty mapping of label -> "
+                                       "FitResult", type(results).__name__))
+    first = next(iter(results.values()))
+    data = first.data
+    if variable not in data.columns:
+        raise DataError(format_message("Argument 'variable'", "of curve_fits()", f"one of {list(first.law.variables)}",
+                                       repr(variable)))
+    ax = _new_ax(ax)
+    x = data[variable].to_numpy(float)
+    y = data["loss"].to_numpy(float)
+    xs = np.geomspace(x.min(), x.max(), 600)
+    for (label, res), color in zip(results.items(), _OKABE_ITO[1:]):
+        others = {v: np.full_like(xs, float(np.median(res.data[v]))) for v in res.law.variables if v != variable}
+        ax.plot(xs, res.predict(**{variable: xs, **others}), color=color, lw=2,
+                label=f"fit: {label} (objective {res.objective:.3g})")
+    if peak is not None and getattr(peak, "found", False):
+        ax.axvspan(*peak.x_bracket, color=_GREY, alpha=0.15, lw=0, label="bracket of the bump (data)")
+        ax.plot([peak.x_peak], [peak.y_peak], marker="v", ms=10, color="k", ls="none",
+                label=f"peak near {SYMBOLS.get(variable, variable)} = {peak.x_peak:.2g}")
+    skw = _kws(scatter_kws, "scatter_kws", s=28, color="k", zorder=3, label=f"runs ({len(y)})")
+    ax.scatter(x, y, **skw)
+    ax.set_xscale("log")
+    ax.set_xlabel(_label(variable))
+    ax.set_ylabel(_label("loss"))
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,

@@ -45,12 +45,21 @@ def test_bnsl_with_two_breaks_fits_the_bump(bump_curve):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # boundary notes on a 16-point fit with 9 parameters
         mono = fit(bump_curve, get_law("powerlaw", variable="n_tokens"))
-        res = fit(bump_curve, get_law("bnsl", n_breaks=2, variable="n_tokens"))
+        res = fit(bump_curve, get_law("bnsl", n_breaks=2, variable="n_tokens", c_max=5.0))
     assert res.objective < mono.objective / 20
     x = np.geomspace(1e8, 9e11, 800)
     pk = find_peak(x, res.predict(x))
     assert pk.found and 14e9 <= pk.x_peak <= 91e9  # the fitted curve rises inside the data's bracket
     assert pk.has_second_descent
+    assert res.predict(x).max() < 1.05 * bump_curve.loss.max()  # no spike between the runs
+
+
+def test_unbounded_bnsl_threads_the_points_with_a_spike(bump_curve):
+    """Why c_max exists: without it the best 2-break fit spikes between two runs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit(bump_curve, get_law("bnsl", n_breaks=2, variable="n_tokens"))
+    assert res.predict(np.geomspace(1e8, 9e11, 800)).max() > 10 * bump_curve.loss.max()
 
 
 def test_monotone_data_do_not_warn():

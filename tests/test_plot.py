@@ -254,3 +254,30 @@ def test_given_axes_is_used_and_saved(res, tmp_path):
     assert [p.name for p in paths] == ["resid.png", "resid.svg"] and all(p.stat().st_size > 1000 for p in paths)
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
         plot.residuals(res, ax="not an axes")
+
+
+def test_curve_fits_draws_each_fit_and_the_bump():
+    import numpy as np
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+    from scaling import plot
+    from scaling.doubledescent import find_peak
+    from scaling.fit import fit
+    from scaling.laws import get_law
+    from scaling.table import read_table
+
+    D = np.geomspace(1e8, 1e11, 9)
+    L = 2 + 50 * D ** -0.2
+    L[5] *= 1.05
+    t = read_table(pd.DataFrame({"n_params": 1e7, "n_tokens": D, "loss": L}))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit(t, get_law("powerlaw", variable="n_tokens"))
+    ax = plot.curve_fits({"power law": res}, "n_tokens", peak=find_peak(D, L), title="bump")
+    assert isinstance(ax, Axes)
+    labels = [h.get_label() for h in ax.get_legend().legend_handles]
+    assert any(s.startswith("fit: power law") for s in labels) and any("bracket" in s for s in labels)
+    assert ax.get_xscale() == "log" and "tokens" in ax.get_xlabel()

@@ -131,6 +131,8 @@ def run(out: Path, opts: Options) -> Report:
         "Monte Carlo SE": df["excess_risk_se"].to_numpy(float),
         "BNSL fit": np.asarray(res.predict(x), float),
     })
+    real_tables, real_notes, real_figs = _datablations_bump(out, opts, checks)
+    figures = list(figures) + real_figs
     fit_table = pd.DataFrame({"estimate": params})
     fit_table.index.name = "parameter"
     notes = [
@@ -141,8 +143,52 @@ def run(out: Path, opts: Options) -> Report:
         "smooth broken power law can only approximate: the fitted breaks sit at p ~ n with a small sharpness.",
         "The exact expectation is infinite for n - 1 <= p <= n + 1; points at p/n = 0.9 and 1.1 already have "
         "large Monte-Carlo spread.",
-    ] + [f"fit warning: {m}" for m in fit_notes]
+    ] + [f"fit warning: {m}" for m in fit_notes] + real_notes
     return Report(name="double-descent", title=TITLE, papers=PAPERS, checks=tuple(checks),
-                  tables={"Excess risk by p/n": theory, "BNSL fit (law 'bnsl', 2 breaks)": fit_table},
+                  tables={"Excess risk by p/n": theory, "BNSL fit (law 'bnsl', 2 breaks)": fit_table, **real_tables},
                   figures=tuple(figures), notes=tuple(notes),
                   settings={"n": n, "n_reps": n_reps, "rng": opts.rng, "gammas": list(GAMMAS)})
+
+
+def _datablations_bump(out: Path, opts: Any, checks: list[Check]) -> tuple[dict[str, pd.DataFrame], list[str], list[Path]]:
+    """Real data: the 14M-parameter model on 100M unique tokens of Muennighoff et al. 2023 (App.), whose
+    loss falls, rises at 20B tokens (200 epochs) and falls again. Locate the bump, fit it."""
+    from ..datasets import load_dataset
+    from ..errors import DatasetError, ScalingWarning
+    from ..fit import fit
+
+    try:
+        t = load_dataset("muennighoff_datablations", download=False)
+    except DatasetError as exc:
+        return {}, [f"real-data bump skipped: muennighoff_datablations not available ({exc})"], []
+    m = (t["n_unique_tokens"] == 100e6).to_numpy() & np.isclose(t.n_params, 1.41e7)
+    curve = t.filter(m, reason="another run")
+    f = curve.to_frame().set_index("n_tokens")["loss"].sort_index()
+    for d, pub in ((14e9, 4.383), (20e9, 4.510), (900e9, 4.304)):
+        checks.append(Check(name=f"datablations 14M/100M unique: loss at {d:.3g} tokens", published=pub,
+                            ours=float(f[d]), tolerance=5e-4, kind="absolute",
+                            source="Muennighoff et al. 2023, appendix (double descent)"))
+    peak = find_peak(f.index.to_numpy(float), f.to_numpy(float))
+    checks.append(Check(name="datablations bump: peak bracket contains 20B tokens", published=None,
+                        ours=float(peak.x_peak) if peak.found else None,
+                        note=f"bracket [{peak.x_bracket[0]:.3g}, {peak.x_bracket[1]:.3g}] tokens" if peak.found else
+                        "no peak found"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalingWarning)
+        mono = fit(curve, get_law("powerlaw", variable="n_tokens"))
+        bnsl = fit(curve, get_law("bnsl", n_breaks=2, variable="n_tokens", c_max=5.0))
+    xs = np.geomspace(f.index.min(), f.index.max(), 800)
+    fpk = find_peak(xs, bnsl.predict(xs))
+    checks.append(Check(name="datablations bump: BNSL (2 breaks) peak inside the data's bracket (tokens)",
+                        published=None, ours=float(fpk.x_peak) if fpk.found else None,
+                        note=f"objective {bnsl.objective:.3g} vs {mono.objective:.3g} for the monotone power law"))
+    ax = plot.curve_fits({"power law with offset (monotone)": mono, "BNSL, 2 breaks": bnsl}, "n_tokens", peak=peak,
+                         title="Datablations run: 14M params, 100M unique tokens, 1-9,000 epochs")
+    figs = plot.save_figure(ax, out / "datablations_bump", opts.formats)
+    warned = sorted({type(w.message).__name__ for w in caught})
+    notes = [f"Real data (muennighoff_datablations): the monotone power law leaves a bump between "
+             f"{peak.x_bracket[0]:.3g} and {peak.x_bracket[1]:.3g} tokens; fitting it raised {warned}. "
+             "The 2-break BNSL follows the fall, the rise and the second descent."]
+    table = pd.DataFrame({"tokens": f.index, "loss": f.to_numpy(), "power law": mono.predict(f.index.to_numpy()),
+                          "BNSL": bnsl.predict(f.index.to_numpy())})
+    return {"Datablations double-descent run (14M, 100M unique)": table}, notes, figs
