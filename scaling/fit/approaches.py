@@ -34,7 +34,9 @@ from scipy.interpolate import Akima1DInterpolator
 
 from ..errors import DataError, format_message
 from ..units import FLOPS_PER_PARAM_TOKEN
-from .result import Summary, _frame_to_json, _jsonable
+from .._serialize import frame_to_json as _frame_to_json
+from .._serialize import jsonable as _jsonable
+from .result import Summary
 
 __all__ = [
     "PowerLawFit",

@@ -29,7 +29,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import DataError, format_message, format_rows
 from ..laws import Law
-from .result import FitResult, Summary, _frame_from_json, _frame_to_json, _jsonable
+from .._serialize import frame_from_json as _frame_from_json
+from .._serialize import frame_to_json as _frame_to_json
+from .._serialize import jsonable as _jsonable
+from .result import FitResult, Summary
 
 __all__ = ["BacktestResult", "backtest"]
 

@@ -8,7 +8,6 @@ after the fact (the lmfit #56 lesson: a second fit must never alter the first on
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,64 +18,14 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from ..errors import DataError, format_message
+from .._serialize import frame_from_json as _frame_from_json
+from .._serialize import frame_to_json as _frame_to_json
+from .._serialize import jsonable as _jsonable
 from ..laws.base import Law
 
 __all__ = ["FitResult", "Summary"]
 
 SCHEMA_VERSION = 1
-
-
-def _frame_to_json(df: pd.DataFrame | None) -> dict[str, Any] | None:
-    if df is None:
-        return None
-    cols = [str(c) for c in df.columns]
-    data = []
-    for c in df.columns:
-        s = df[c]
-        if pd.api.types.is_bool_dtype(s):
-            data.append([bool(v) for v in s])
-        elif pd.api.types.is_integer_dtype(s):
-            data.append([int(v) for v in s])
-        elif pd.api.types.is_float_dtype(s):
-            data.append([float(v) if math.isfinite(v) else repr(float(v)) for v in s])
-        else:
-            data.append([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in s])
-    dtypes = [str(df[c].dtype) for c in df.columns]
-    index = [str(i) for i in df.index] if not isinstance(df.index, pd.RangeIndex) else None
-    return {"columns": cols, "dtypes": dtypes, "data": data, "index": index}
-
-
-def _frame_from_json(d: Mapping[str, Any] | None) -> pd.DataFrame | None:
-    if d is None:
-        return None
-    cols = {}
-    for c, dt, vals in zip(d["columns"], d["dtypes"], d["data"]):
-        if dt.startswith("float"):
-            cols[c] = np.array([np.nan if v is None else float(v) for v in vals], dtype=float)
-        elif dt.startswith("int"):
-            cols[c] = np.array(vals, dtype=np.int64)
-        elif dt == "bool":
-            cols[c] = np.array(vals, dtype=bool)
-        else:
-            cols[c] = pd.array(vals, dtype="object")
-    df = pd.DataFrame(cols, columns=list(d["columns"]))
-    if d.get("index") is not None:
-        df.index = pd.Index(d["index"])
-    return df
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, float) and not math.isfinite(x):
-        return repr(x)
-    return x
 
 
 class Summary:
