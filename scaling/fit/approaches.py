@@ -283,8 +283,22 @@ def _ci_list(ci: tuple[float, float] | None) -> list[float] | None:
 # Approach 1
 
 
+class _AllocationFits:
+    """Power laws N_opt(C) = k_N C^a and D_opt(C) = k_D C^b shared by the Approach 1 and 2 results."""
+
+    __slots__ = ()
+
+    def n_opt(self, flops: ArrayLike) -> FloatArray:
+        """:math:`N_{opt}(C) = k_N C^a` (parameters)."""
+        return self.n_fit.predict(flops)
+
+    def d_opt(self, flops: ArrayLike) -> FloatArray:
+        """:math:`D_{opt}(C) = k_D C^b` (tokens)."""
+        return self.d_fit.predict(flops)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
-class Approach1Result:
+class Approach1Result(_AllocationFits):
     r"""Outcome of :func:`approach1` (Hoffmann et al. 2022, Approach 1). Immutable; frames are copies.
 
     Attributes
@@ -340,14 +354,6 @@ class Approach1Result:
     excluded = property(lambda self: self._excluded.copy())
     samples = property(lambda self: None if self._samples is None else self._samples.copy())
     options = property(lambda self: dict(self._options))
-
-    def n_opt(self, flops: ArrayLike) -> FloatArray:
-        """:math:`N_{opt}(C) = k_N C^a` (parameters)."""
-        return self.n_fit.predict(flops)
-
-    def d_opt(self, flops: ArrayLike) -> FloatArray:
-        """:math:`D_{opt}(C) = k_D C^b` (tokens)."""
-        return self.d_fit.predict(flops)
 
     def to_frame(self) -> pd.DataFrame:
         """The envelope (a copy)."""
@@ -639,7 +645,7 @@ def approach1(curves: Any, *, n_flops: int = 1500, smooth: SmoothOption | None =
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
-class Approach2Result:
+class Approach2Result(_AllocationFits):
     r"""Outcome of :func:`approach2` (IsoFLOP profiles). Immutable; frames are copies.
 
     Attributes
@@ -696,14 +702,6 @@ class Approach2Result:
     def excluded(self) -> pd.DataFrame:
         m = self._minima
         return m.loc[~m["used"], ["flops", "n_sizes", "reason"]].reset_index(drop=True)
-
-    def n_opt(self, flops: ArrayLike) -> FloatArray:
-        """:math:`N^*(C) = k_N C^a` (parameters)."""
-        return self.n_fit.predict(flops)
-
-    def d_opt(self, flops: ArrayLike) -> FloatArray:
-        """:math:`D^*(C) = k_D C^b` (tokens)."""
-        return self.d_fit.predict(flops)
 
     def to_frame(self) -> pd.DataFrame:
         """The per-budget minima (a copy)."""

@@ -88,6 +88,17 @@ def _verify(law: Law, z: FloatArray, full: Mapping[str, FloatArray], f: FloatArr
     return True
 
 
+def _on_grid(fun: Callable[[FloatArray], FloatArray], lo: Any, hi: Any, n_grid: int
+             ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``lo``, ``hi`` broadcast together, an ``n_grid``-point grid between them on a new last axis, and
+    ``fun`` evaluated on it (floating-point warnings silenced: non-finite values are handled by callers)."""
+    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+    xg = lo[..., None] + (hi - lo)[..., None] * np.linspace(0.0, 1.0, n_grid)
+    with np.errstate(all="ignore"):
+        fg = fun(xg)
+    return lo, hi, xg, fg
+
+
 def minimize(fun: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatArray, *, n_grid: int = 32,
              xtol: float = 1e-10, maxiter: int = 60, h: float = 5e-3) -> tuple[FloatArray, FloatArray]:
     """Minimise ``fun`` on ``[lo, hi]`` element-wise.
@@ -96,13 +107,7 @@ def minimize(fun: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatA
     Returns ``(x_min, at_edge)``: ``x_min`` is NaN where the grid minimum is on the interval's edge
     (no interior minimum; ``at_edge`` True) or where every value is NaN.
     """
-    lo = np.asarray(lo, dtype=float)
-    hi = np.asarray(hi, dtype=float)
-    lo, hi = np.broadcast_arrays(lo, hi)
-    t = np.linspace(0.0, 1.0, n_grid)
-    xg = lo[..., None] + (hi - lo)[..., None] * t
-    with np.errstate(all="ignore"):
-        fg = fun(xg)
+    lo, hi, xg, fg = _on_grid(fun, lo, hi, n_grid)
     fg = np.where(np.isnan(fg), np.inf, fg)
     i = np.argmin(fg, axis=-1)
     allbad = ~np.isfinite(np.take_along_axis(fg, i[..., None], -1)[..., 0])
@@ -179,13 +184,7 @@ def root(fun: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatArray
 
     ``fun`` maps ``(S, B, K)`` to ``(S, B, K)``. NaN where ``fun`` has no sign change on the grid.
     """
-    lo = np.asarray(lo, dtype=float)
-    hi = np.asarray(hi, dtype=float)
-    lo, hi = np.broadcast_arrays(lo, hi)
-    t = np.linspace(0.0, 1.0, n_grid)
-    xg = lo[..., None] + (hi - lo)[..., None] * t
-    with np.errstate(all="ignore"):
-        fg = fun(xg)
+    lo, hi, xg, fg = _on_grid(fun, lo, hi, n_grid)
     sg = np.sign(fg)
     change = (sg[..., :-1] * sg[..., 1:] <= 0) & np.isfinite(fg[..., :-1]) & np.isfinite(fg[..., 1:])
     found = change.any(axis=-1)
