@@ -2,7 +2,7 @@
 
 Compares, in the same run and on the same resamples (integer weights),
 
-* **ours**: ``scaling.fit.uncertainty`` — every resample optimised by the batched L-BFGS in float64
+* **ours**: ``scaling.estimation.uncertainty`` — every resample optimised by the batched L-BFGS in float64
   to a relative objective change of 1e-14 from the full-data optimum, other local optima of the start
   grid screened per resample (``Bootstrap(n=1000, jackknife=False)``; also timed with the jackknife
   needed by BCa intervals);
@@ -41,8 +41,8 @@ if "SCALING_DATA_DIR" not in os.environ and _MIRROR.is_dir():
     os.environ["SCALING_DATA_DIR"] = str(_MIRROR)
 
 from scaling.datasets import load_dataset  # noqa: E402
-from scaling.fit import build_problem, fit  # noqa: E402
-from scaling.fit.uncertainty import Bootstrap, bootstrap_weights, estimate_uncertainty  # noqa: E402
+from scaling.estimation import build_problem, fit  # noqa: E402
+from scaling.estimation.uncertainty import Bootstrap, bootstrap_weights, estimate_uncertainty  # noqa: E402
 
 DELTA = 1e-3
 

@@ -1,21 +1,34 @@
 """scaling — neural scaling laws: load runs, fit laws at the true optimum with honest uncertainty, plan compute."""
 
-from __future__ import annotations
+import importlib as _importlib
+from typing import Any as _Any
 
-__version__ = "0.1.0"
+from . import errors, units
+from ._version import __version__
+from .datasets import list_datasets, load_dataset
+from .estimation import FitResult, fit
+from .estimation.approaches import approach1, approach2, fit_power_law
+from .estimation.backtest import backtest
+from .estimation.uncertainty import MCMC, Bootstrap, derived
+from .laws import Law, get_law, list_laws, register_law
+from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
+                      inference_optimal, list_published, predict_loss)
+from .table import RunTable, read_table
 
-from . import errors, units  # noqa: E402
-from .table import RunTable, read_table  # noqa: E402
-from .datasets import list_datasets, load_dataset  # noqa: E402
-from .laws import Law, get_law, list_laws, register_law  # noqa: E402
-from .fit import FitResult, fit  # noqa: E402
-from .fit.approaches import approach1, approach2, fit_power_law  # noqa: E402
-from .fit.backtest import backtest  # noqa: E402
-from .fit.uncertainty import MCMC, Bootstrap, derived  # noqa: E402
-from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal,  # noqa: E402
-                      get_published, inference_optimal, list_published, predict_loss)
+#: submodules reached as attributes on first use (``sc.plot`` imports matplotlib only then)
+_LAZY = ("plot", "reproduce", "doubledescent", "demo", "cli")
 
 __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "list_datasets", "load_dataset", "Law",
            "get_law", "list_laws", "register_law", "FitResult", "fit", "approach1", "approach2", "fit_power_law",
-           "backtest", "Bootstrap", "MCMC", "derived", "Allocation", "compute_optimal", "data_constrained_optimal", "allocation_table",
-           "inference_optimal", "predict_loss", "get_published", "list_published"]
+           "backtest", "Bootstrap", "MCMC", "derived", "Allocation", "compute_optimal", "data_constrained_optimal",
+           "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        return _importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'scaling' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import DataError, ScalingError, format_message
 
 __all__ = ["main", "build_parser"]
@@ -251,7 +251,7 @@ def _load_model(arg: str) -> Any:
 
         get_published(arg, warn=False)  # validates the name (DataError lists the choices); checks: `scaling laws`
         return arg
-    from .fit.result import FitResult
+    from .estimation.result import FitResult
 
     path = Path(arg)
     if not path.exists():
@@ -338,7 +338,7 @@ def _chinchilla_extras(res: Any, level: float) -> list[str]:
     a = p["beta"] / (p["alpha"] + p["beta"])
     line = f"  a = beta/(alpha+beta) = {a:.4f}   (N_opt ∝ C^a; Hoffmann et al. 2022 eq. 4)"
     if res.samples is not None:
-        from .fit.uncertainty import derived
+        from .estimation.uncertainty import derived
 
         da = derived(res, "a", level=level)
         line += f"  {level:.0%} interval [{da['lower'].iloc[0]:.4f}, {da['upper'].iloc[0]:.4f}]"
@@ -355,8 +355,8 @@ def _chinchilla_extras(res: Any, level: float) -> list[str]:
 
 
 def cmd_fit(args: argparse.Namespace, out: _Out) -> int:
-    from .fit import fit
-    from .fit.uncertainty import Bootstrap
+    from .estimation import fit
+    from .estimation.uncertainty import Bootstrap
 
     opts = _law_options(args)
     table = _load_source(args)
@@ -480,8 +480,8 @@ def cmd_laws(args: argparse.Namespace, out: _Out) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace, out: _Out) -> int:
-    from .fit.backtest import backtest
-    from .fit.uncertainty import Bootstrap
+    from .estimation.backtest import backtest
+    from .estimation.uncertainty import Bootstrap
 
     opts = {k: v for k, v in _law_options(args).items() if v is not None}
     table = _load_source(args)

@@ -7,7 +7,7 @@ and its answer is known: the report compares the fitted parameters with the ones
 data.
 
 Steps: read the table (:func:`scaling.read_table`), fit ``L = E + A/N^alpha + B/D^beta`` with the
-default objective and a bootstrap (:func:`scaling.fit`, :class:`scaling.fit.uncertainty.Bootstrap`),
+default objective and a bootstrap (:func:`scaling.fit`, :class:`scaling.estimation.uncertainty.Bootstrap`),
 compute the compute-optimal allocation for a few budgets with intervals
 (:func:`scaling.predict.compute_optimal`), and write a figure and the fit (JSON).
 """
@@ -191,8 +191,8 @@ def run_demo(out_dir: str | Path = "scaling-demo", *, bootstrap: int = 200, rng:
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 10:
         raise DataError(format_message("Option bootstrap", "of run_demo()", "an integer >= 10", repr(bootstrap)))
     from . import plot
-    from .fit import fit
-    from .fit.uncertainty import Bootstrap
+    from .estimation import fit
+    from .estimation.uncertainty import Bootstrap
     from .predict import compute_optimal
 
     t0 = time.perf_counter()

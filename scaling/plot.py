@@ -15,7 +15,7 @@ This is the only module of :mod:`scaling` that imports matplotlib.
 
 Models
 ------
-Functions that draw a law accept a *model*: a :class:`~scaling.fit.FitResult`, the name of a
+Functions that draw a law accept a *model*: a :class:`~scaling.estimation.FitResult`, the name of a
 published law (``"published:hoffmann2022-unrounded"``; see :func:`scaling.predict.published_law`),
 or any object with ``law`` and ``params`` attributes.
 
@@ -235,7 +235,7 @@ class _Model:
 
 
 def _resolve(model: Any, where: str) -> _Model:
-    from .fit.result import FitResult
+    from .estimation.result import FitResult
 
     if isinstance(model, FitResult):
         draws = None
@@ -343,7 +343,7 @@ def fit_vs_data(result: Any, ax: Axes | None = None, *, kind: str = "parity", le
     -------
     Axes
     """
-    from .fit.result import FitResult
+    from .estimation.result import FitResult
 
     if not isinstance(result, FitResult):
         raise DataError(format_message("Argument 'result'", "of fit_vs_data()", "a FitResult",
@@ -452,7 +452,7 @@ def residuals(result: Any, ax: Axes | None = None, *, x: str | None = None,
         With a zero line and, for Huber objectives, the band ``±delta`` in which residuals are
         penalised quadratically (outside it, linearly: such points are down-weighted).
     """
-    from .fit.result import FitResult
+    from .estimation.result import FitResult
 
     if not isinstance(result, FitResult):
         raise DataError(format_message("Argument 'result'", "of residuals()", "a FitResult", type(result).__name__))
@@ -1353,7 +1353,7 @@ def curve_fits(results: Mapping[str, Any], variable: str, ax: Axes | None = None
     -------
     Axes
     """
-    from .fit.result import FitResult
+    from .estimation.result import FitResult
 
     if not results or not all(isinstance(r, FitResult) for r in results.values()):
         raise DataError(format_message("Argument 'results'", "of curve_fits()", "a non-empty mapping of label -> "

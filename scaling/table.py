@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _validate as V
 from .errors import DataError, format_message
+from .conventions import Conventions
 from .units import FLOPS_PER_PARAM_TOKEN, to_nats
 
 __all__ = ["RunTable", "read_table", "CANONICAL_COLUMNS", "OPTIONAL_COLUMNS", "COLUMN_ALIASES"]
@@ -209,6 +210,13 @@ class RunTable:
     def meta(self) -> Mapping[str, Any]:
         """Read-only provenance mapping (see the class docstring for its keys); nested values are copies."""
         return types.MappingProxyType(copy.deepcopy(self._meta))
+
+    @property
+    def conventions(self) -> Conventions:
+        """How N, D, C and L were counted (typed; :func:`scaling.fit` copies it onto the result)."""
+        return Conventions(flops_per_token=float(self._meta.get("flops_per_token", 6.0)),
+                           n_params=self._meta.get("n_params_convention"),
+                           loss_unit=str(self._meta.get("loss_unit", "nats")))
 
     @property
     def name(self) -> str | None:

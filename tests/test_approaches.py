@@ -1,4 +1,4 @@
-"""Chinchilla Approaches 1 and 2 and the power-law stage (scaling.fit.approaches).
+"""Chinchilla Approaches 1 and 2 and the power-law stage (scaling.estimation.approaches).
 
 Reference numbers:
 * Porian et al. 2024 (arXiv 2406.19146), Figure 1 chain on RefinedWeb: a = 0.834, 0.701, 0.604, 0.571,
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from scaling.errors import DataError
-from scaling.fit.approaches import Approach1Result, Approach2Result, approach1, approach2, fit_power_law
+from scaling.estimation.approaches import Approach1Result, Approach2Result, approach1, approach2, fit_power_law
 from scaling.table import RunTable, read_table
 
 E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28

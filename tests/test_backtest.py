@@ -1,4 +1,4 @@
-"""Extrapolation backtests (scaling.fit.backtest).
+"""Extrapolation backtests (scaling.estimation.backtest).
 
 Reference numbers:
 * Gadre et al. 2024 (arXiv 2403.08540), Figure 1 / Table 2: L(N, M) = a N^b + c 6^(b/2) (M N)^b + E fitted
@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaling.errors import DataError
-from scaling.fit.backtest import BacktestResult, _score, _select, backtest
+from scaling.estimation.backtest import BacktestResult, _score, _select, backtest
 from scaling.table import read_table
 
 E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
@@ -173,8 +173,8 @@ def test_intervals_from_parameter_samples(exact_bt) -> None:  # type: ignore[no-
 
 
 def test_backtest_with_fit_uncertainty() -> None:
-    pytest.importorskip("scaling.fit.uncertainty")
-    from scaling.fit.uncertainty import Bootstrap
+
+    from scaling.estimation.uncertainty import Bootstrap
 
     t = synthetic(noise=0.01)
     bt = backtest(t, n_holdout=1, fit_options={"starts": SMALL_GRID}, uncertainty=Bootstrap(n=50), rng=0)

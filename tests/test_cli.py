@@ -17,8 +17,8 @@ from conftest import load_or_skip  # noqa: E402
 from scaling.cli import build_parser, main  # noqa: E402
 from scaling.demo import DEMO_TRUTH, load_demo_table  # noqa: E402
 from scaling.errors import DataError  # noqa: E402
-from scaling.fit import FitResult, fit  # noqa: E402
-from scaling.fit.uncertainty import Bootstrap  # noqa: E402
+from scaling.estimation import FitResult, fit  # noqa: E402
+from scaling.estimation.uncertainty import Bootstrap  # noqa: E402
 from scaling.predict import compute_optimal  # noqa: E402
 from scaling.table import read_table  # noqa: E402
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from conftest import load_or_skip
 from scaling.errors import BoundaryWarning, DataError, IdentifiabilityWarning
-from scaling.fit import FitResult, build_problem, fit
-from scaling.fit.objectives import huber
+from scaling.estimation import FitResult, build_problem, fit
+from scaling.estimation.objectives import huber
 from scaling.table import read_table
 
 HOFFMANN_TEX = {"E": np.exp(0.5267228), "A": np.exp(6.0073404), "B": np.exp(6.0179186),
@@ -245,7 +245,7 @@ def test_build_problem_exposes_the_grid(epoch240):
 @pytest.mark.parametrize("loss", ["huber", "squared_log", "squared"])
 @pytest.mark.parametrize("tied", [None, {"beta": "alpha"}])
 def test_analytic_hessian_matches_finite_differences(loss, tied):
-    from scaling.fit.objectives import Objective
+    from scaling.estimation.objectives import Objective
     from scaling.laws import get_law
 
     df = synthetic({"E": 1.7, "A": 420.0, "B": 1800.0, "alpha": 0.34, "beta": 0.36}, n=40, noise=0.03)

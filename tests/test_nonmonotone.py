@@ -11,7 +11,7 @@ import pytest
 from conftest import load_or_skip
 from scaling.doubledescent import find_peak
 from scaling.errors import NonMonotoneWarning
-from scaling.fit import fit
+from scaling.estimation import fit
 from scaling.laws import get_law
 from scaling.table import read_table
 
@@ -73,7 +73,7 @@ def test_monotone_data_do_not_warn():
 
 def test_noisy_monotone_curves_rarely_warn():
     """1 % log-normal noise on 15-point monotone curves: no false alarm in 100 seeds."""
-    from scaling.fit import _non_monotone
+    from scaling.estimation.fitting import _non_monotone
 
     law = get_law("powerlaw", variable="n_params")
     N = np.geomspace(1e7, 1e10, 15)

@@ -17,8 +17,8 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from scaling import plot  # noqa: E402
 from scaling.demo import DEMO_TRUTH, load_demo_table  # noqa: E402
 from scaling.errors import DataError  # noqa: E402
-from scaling.fit import fit  # noqa: E402
-from scaling.fit.uncertainty import Bootstrap  # noqa: E402
+from scaling.estimation import fit  # noqa: E402
+from scaling.estimation.uncertainty import Bootstrap  # noqa: E402
 from scaling.predict import compute_optimal  # noqa: E402
 
 
@@ -263,7 +263,7 @@ def test_curve_fits_draws_each_fit_and_the_bump():
 
     from scaling import plot
     from scaling.doubledescent import find_peak
-    from scaling.fit import fit
+    from scaling.estimation import fit
     from scaling.laws import get_law
     from scaling.table import read_table
 

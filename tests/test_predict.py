@@ -213,7 +213,7 @@ def test_no_samples_means_no_intervals_and_says_so() -> None:
 
 
 def test_real_fit_result_is_accepted() -> None:
-    from scaling.fit.result import FitResult
+    from scaling.estimation.result import FitResult
 
     fr = FitResult(law=CHIN, params=EPOCH, objective=0.0, loss="huber", delta=1e-3, nuisance=None,
                    data=pd.DataFrame({"n_params": [1e9], "n_tokens": [2e10], "loss": [2.5]}), excluded=None,

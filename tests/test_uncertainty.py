@@ -17,11 +17,11 @@ from scipy.optimize import minimize
 
 from conftest import load_or_skip
 from scaling.errors import ConvergenceWarning, DataError
-from scaling.fit import FitProblem, FitResult, build_problem, fit
-from scaling.fit.batch import WeightedFits
-from scaling.fit.optimize import polish
+from scaling.estimation import FitProblem, FitResult, build_problem, fit
+from scaling.estimation.batch import WeightedFits
+from scaling.estimation.optimize import polish
 
-U = importlib.import_module("scaling.fit.uncertainty")
+U = importlib.import_module("scaling.estimation.uncertainty")
 Bootstrap, MCMC = U.Bootstrap, U.MCMC
 
 # REFERENCE.md acceptance check 8 (1,000 resamples, tight tolerances) and §3 (Epoch's code output)

@@ -25,9 +25,9 @@ import pandas as pd
 from .. import plot
 from ..datasets import load_dataset
 from ..errors import InconsistencyWarning, ScalingWarning
-from ..fit import fit
-from ..fit.approaches import approach2
-from ..fit.uncertainty import Bootstrap, derived
+from ..estimation import fit
+from ..estimation.approaches import approach2
+from ..estimation.uncertainty import Bootstrap, derived
 from ..predict import allocation_table, compute_optimal, get_published, published_table
 from . import Options
 from ._report import Check, Report

@@ -109,7 +109,7 @@ def run(out: Path, opts: Options) -> Report:
     law = get_law("bnsl", n_breaks=2)
     x = df["p"].to_numpy(float)
     y = df["excess_risk_mean"].to_numpy(float)
-    from ..fit import fit
+    from ..estimation import fit
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -155,7 +155,7 @@ def _datablations_bump(out: Path, opts: Any, checks: list[Check]) -> tuple[dict[
     loss falls, rises at 20B tokens (200 epochs) and falls again. Locate the bump, fit it."""
     from ..datasets import load_dataset
     from ..errors import DatasetError, ScalingWarning
-    from ..fit import fit
+    from ..estimation import fit
 
     try:
         t = load_dataset("muennighoff_datablations", download=False)

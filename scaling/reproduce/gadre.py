@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import plot
 from ..datasets import load_dataset
-from ..fit import fit
+from ..estimation import fit
 from . import Options
 from ._report import Check, Report
 

@@ -3,9 +3,9 @@ Chinchilla's as each discrepancy is fixed.
 
 From the authors' released data (``load_dataset("porian_resolving")``): for each configuration of the
 chain, the exponent ``a`` of ``N* ∝ C^a`` is fitted by least squares in log–log space through the
-released compute-optimal pairs (:func:`scaling.fit.approaches.fit_power_law`), and — independently —
+released compute-optimal pairs (:func:`scaling.estimation.approaches.fit_power_law`), and — independently —
 re-derived from the raw isoFLOP points with Approach 2 (Akima interpolation, as the authors did;
-:func:`scaling.fit.approaches.approach2`).
+:func:`scaling.estimation.approaches.approach2`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import ScalingWarning
 from .. import plot
 from ..datasets import load_dataset
-from ..fit.approaches import approach2, fit_power_law
+from ..estimation.approaches import approach2, fit_power_law
 from . import Options
 from ._report import Check, Report
 

@@ -19,7 +19,7 @@ Bootstrap: what "each resample at its optimum" means here
 --------------------------------------------------------
 Besiroglu et al. (2024) refit every resample with one BFGS start from the full-data optimum and
 default tolerances; on their 240 points that leaves 44 % of 1,000 resamples above their optimum
-(median 7e-6, up to 1e-3 relative; ``benchmarks/bench_bootstrap.py``). Here (:mod:`scaling.fit.batch`):
+(median 7e-6, up to 1e-3 relative; ``benchmarks/bench_bootstrap.py``). Here (:mod:`scaling.estimation.batch`):
 
 1. every resample is a row of integer weights (draw counts); all resamples are optimised *together*
    by the engine's batched L-BFGS, in float64 to a relative objective change of 1e-14, from the
@@ -630,7 +630,7 @@ def sandwich_covariance(problem: FitProblem, x: FloatArray) -> dict[str, Any]:
               \qquad \mathrm{Cov}(\hat\theta) = J\, \mathrm{Cov}(\hat w)\, J^T
 
     with :math:`s_i = w_i \nabla_w \rho(r_i)` the per-point scores, :math:`H` the Hessian of the summed
-    objective (:func:`~scaling.fit.engine.objective_hessian`: analytic for Chinchilla, else central
+    objective (:func:`~scaling.estimation.engine.objective_hessian`: analytic for Chinchilla, else central
     differences of the analytic gradient)
     and :math:`J = \partial\theta/\partial w` (log parameters: ``diag(theta)``; fixed parameters: zero
     rows; tied ones: copied rows). Huber (1967); White (1980).

@@ -220,7 +220,7 @@ class FitResult:
         """Confidence intervals per parameter, a DataFrame with columns ``lower, upper``.
 
         ``method``: ``"percentile"`` (default with samples), ``"bca"`` (bias-corrected and accelerated,
-        with samples; see :mod:`scaling.fit.uncertainty`), ``"wald"`` (estimate ± z·se from the
+        with samples; see :mod:`scaling.estimation.uncertainty`), ``"wald"`` (estimate ± z·se from the
         covariance), or ``"profile"`` (profile likelihood; computed on demand at ``level``).
         """
         if not 0 < level < 1:

@@ -1,4 +1,4 @@
-"""Multi-start minimisation of an :class:`~scaling.fit.objectives.Objective`.
+"""Multi-start minimisation of an :class:`~scaling.estimation.objectives.Objective`.
 
 ``multistart`` runs every start to its own convergence with :func:`batched_lbfgs` (in centred
 coordinates, threaded over rows for large batches), then polishes the best distinct end points with

@@ -1,8 +1,4 @@
-"""Fitting scaling laws at the true optimum of the stated objective.
-
->>> import scaling as sc                                       # doctest: +SKIP
->>> res = sc.fit(sc.load_dataset("epoch_chinchilla"), law="chinchilla")   # doctest: +SKIP
-"""
+"""fit(): one scaling-law fit at the true optimum of the stated objective (the problem, the multi-start, the diagnostics)."""
 
 from __future__ import annotations
 
@@ -16,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, NonMonotoneWarning,
                       format_message, format_rows)
 from ..laws import Law, get_law
@@ -29,7 +25,6 @@ __all__ = ["fit", "FitResult", "FitProblem", "Summary", "Objective", "build_prob
 
 log = logging.getLogger("scaling")
 
-
 def _as_table(table: Any) -> Any:
     if isinstance(table, pd.DataFrame):
         from ..table import read_table
@@ -40,14 +35,12 @@ def _as_table(table: Any) -> Any:
                                        type(table).__name__, "Load data with scaling.read_table or load_dataset."))
     return table
 
-
 def _data_hash(frame: pd.DataFrame) -> str:
     h = hashlib.sha256()
     for c in frame.columns:
         h.update(str(c).encode())
         h.update(np.ascontiguousarray(frame[c].to_numpy(dtype=float)).tobytes())
     return h.hexdigest()
-
 
 def _sigma_start(objective: Objective, starts: np.ndarray) -> np.ndarray:
     """Profile start for log sigma of the Huber likelihood: sigma = delta * mean|r| (the optimum when
@@ -59,7 +52,6 @@ def _sigma_start(objective: Objective, starts: np.ndarray) -> np.ndarray:
     s = objective.delta * np.nanmean(r, axis=1)
     s = np.where(np.isfinite(s) & (s > 0), s, 1e-6)
     return np.log(s)
-
 
 def _resolve_starts(law: Law, starts: Any, X: Mapping[str, np.ndarray], y: np.ndarray) -> tuple[np.ndarray, str]:
     if isinstance(starts, str):
@@ -81,7 +73,6 @@ def _resolve_starts(law: Law, starts: Any, X: Mapping[str, np.ndarray], y: np.nd
         raise DataError(format_message("Option starts", "of fit()", "inside the parameter domain (scale "
                                        "constants > 0)", np.array2string(theta, precision=4)))
     return w, "given" if len(w) > 1 else "single"
-
 
 def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, delta: float | None = None,
                   weights: Any = None, starts: Any = "grid", fixed: Mapping[str, float] | None = None,
@@ -130,7 +121,6 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
     data["weight"] = np.ones_like(y) if w is None else w
     return problem, table, data
 
-
 def residual_jacobian(problem: FitProblem, x: np.ndarray) -> np.ndarray:
     """d r_i / d w_j at free vector ``x`` (law coordinates only; log residuals unless loss is 'squared'),
     by central differences of the law (2 x free-parameter evaluations of the n points)."""
@@ -144,7 +134,6 @@ def residual_jacobian(problem: FitProblem, x: np.ndarray) -> np.ndarray:
         f = np.log(f)
     m = len(w)
     return ((f[:m] - f[m:]) / (2 * h[:, None])).T
-
 
 def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
     """Curves in the data that rise significantly somewhere although the law can only fall.
@@ -178,7 +167,6 @@ def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
                 found.append(f"{v}{at}: rises to {pk.y_peak:.4g} near {v} = {pk.x_peak:.3g} "
                              f"(+{pk.prominence:.3g} above the dip before it, {pk.prominence_z:.1f} noise units)")
     return found
-
 
 def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.DataFrame) -> list[tuple[type, str]]:
     law = problem.law
@@ -243,7 +231,6 @@ def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.Da
         out.append((IdentifiabilityWarning, "The Hessian at the optimum could not be evaluated."))
     return out
 
-
 def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, delta: float | None = None,
         weights: Any = None, starts: Any = "grid", fixed: Mapping[str, float] | None = None,
         tied: Mapping[str, str] | None = None, uncertainty: Any = None, rng: int | np.random.Generator | None = None,
@@ -270,7 +257,7 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
         Hold parameters at natural values (``{"E": 1.69}``) or tie them (``{"beta": "alpha"}``).
     uncertainty : optional
         ``scaling.Bootstrap(n=1000, by=None)``, ``"covariance"`` (sandwich), ``"profile"``, ... (see
-        :mod:`scaling.fit.uncertainty`).
+        :mod:`scaling.estimation.uncertainty`).
     rng : int or numpy Generator, optional
         The single source of randomness (bootstrap resampling); recorded in the provenance.
     n_jobs, progress : parallel workers and progress bar for uncertainty estimation.

@@ -3,7 +3,7 @@
 A bootstrap resample is the same objective with integer weights (the number of times each point was
 drawn); a jackknife replicate has one zero weight. :func:`optimise_weighted` solves a whole block of
 such weight vectors as *one* array computation with the engine's batched L-BFGS
-(:func:`~scaling.fit.optimize.batched_lbfgs`), each row carrying its own weights, in two phases:
+(:func:`~scaling.estimation.optimize.batched_lbfgs`), each row carrying its own weights, in two phases:
 
 A. **Main run, float64, tight.** Every row starts at the full-data optimum (candidate 0) and runs to
    ``ftol = 1e-14`` (relative objective decrease below 1e-14 for three iterations), in coordinates
