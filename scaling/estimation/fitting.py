@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from ..conventions import DEFAULT_CONVENTIONS, Conventions
 from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, NonMonotoneWarning,
                       format_message, format_rows)
 from ..laws import Law, get_law
@@ -20,8 +21,9 @@ from ..laws.base import as_param_array
 from .objectives import LOSSES, Objective
 from .problem import FitProblem
 from .result import FitResult, Summary
+from .spec import FitSpec
 
-__all__ = ["fit", "FitResult", "FitProblem", "Summary", "Objective", "build_problem"]
+__all__ = ["fit", "FitResult", "FitProblem", "Summary", "Objective", "build_problem", "problem_from_result"]
 
 log = logging.getLogger("scaling")
 
@@ -311,12 +313,72 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
         "seconds": round(time.perf_counter() - t0, 4),
     }
     excluded = getattr(table, "excluded", None)
+    conventions = getattr(table, "conventions", None)
+    spec = FitSpec(law=law_obj.spec(), loss=problem.objective.loss, delta=problem.objective.delta,
+                   starts=problem.start_kind if problem.start_kind in ("grid", "data grid")
+                   else [list(map(float, row)) for row in problem.natural(problem.starts)[0]],
+                   weights=None if weights is None else (weights if isinstance(weights, str) else "array"),
+                   max_iter=max_iter, data_hash=provenance["data_hash"],
+                   conventions=conventions if isinstance(conventions, Conventions) else DEFAULT_CONVENTIONS)
     result = FitResult(law=law_obj, params=params, objective=ms.f, loss=problem.objective.loss,
                        delta=problem.objective.delta, nuisance={k: float(v) for k, v in nuis.items()}, data=data,
                        excluded=excluded if isinstance(excluded, pd.DataFrame) else None,
-                       starts=problem.starts_frame(ms), flags=tuple(m for _, m in diags), provenance=provenance)
+                       starts=problem.starts_frame(ms), flags=tuple(m for _, m in diags), provenance=provenance,
+                       spec=spec)
     if uncertainty is not None:
         from .uncertainty import estimate_uncertainty
 
         result = estimate_uncertainty(problem, result, uncertainty, rng=rng, n_jobs=n_jobs, progress=progress)
     return result
+
+
+class _FittedData:
+    """The fitted data of a result, in the shape :func:`build_problem` reads (``to_frame``)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self.excluded = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self._frame.copy()
+
+
+def problem_from_result(result: FitResult, table: Any = None) -> tuple[FitProblem, Any, pd.DataFrame]:
+    """Rebuild the :class:`FitProblem` that produced ``result`` (for uncertainty after the fact).
+
+    Parameters
+    ----------
+    result : FitResult
+        A fit, possibly saved and reloaded (its :attr:`~FitResult.spec` says what was fitted).
+    table : RunTable or DataFrame, optional
+        The table that was fitted (needed for a cluster bootstrap, whose clusters are table columns).
+        Without it the problem is rebuilt from the fitted data kept on the result.
+
+    Raises
+    ------
+    DataError
+        When ``table`` is not the table that was fitted (its data hash differs).
+    """
+    spec = result.spec
+    opts = spec.fit_options()
+    if spec.starts == "given":
+        raise DataError(format_message("The saved fit", "", "a record of its starts", "a schema-1 file that kept "
+                                       "only their number", "Refit with scaling.fit(...) and save it again."))
+    if table is None:
+        data = result.data
+        w = data["weight"].to_numpy(dtype=float)
+        frame = data.drop(columns=["weight"])
+        problem, tab, fitted = build_problem(_FittedData(frame), result.law, weights=None if np.all(w == 1) else w,
+                                             **opts)
+    else:
+        weights: Any = spec.weights if isinstance(spec.weights, str) and spec.weights != "array" else None
+        if spec.weights == "array":
+            weights = result.data["weight"].to_numpy(dtype=float)
+        problem, tab, fitted = build_problem(table, result.law, weights=weights, **opts)
+    if spec.data_hash and _data_hash(fitted) != spec.data_hash:
+        raise DataError(format_message("The table", "passed with the fit", f"the fitted data (sha256 "
+                                       f"{spec.data_hash[:12]})", f"other data (sha256 {_data_hash(fitted)[:12]}, "
+                                       f"{len(fitted)} rows vs {result.n_points})",
+                                       "Pass the table the fit was made on (same rows and order), or no table to use "
+                                       "the fitted data kept on the result."))
+    return problem, tab, fitted

@@ -21,11 +21,14 @@ from ..errors import DataError, format_message
 from .._serialize import frame_from_json as _frame_from_json
 from .._serialize import frame_to_json as _frame_to_json
 from .._serialize import jsonable as _jsonable
+from ..conventions import Conventions
 from ..laws.base import Law
+from .spec import FitSpec
 
 __all__ = ["FitResult", "Summary"]
 
-SCHEMA_VERSION = 1
+#: 2: adds ``spec`` (what was fitted) and the conventions of the data; files of schema 1 still load
+SCHEMA_VERSION = 2
 
 
 class Summary:
@@ -99,16 +102,21 @@ class FitResult:
         Parameter samples (bootstrap / MCMC), shape (n_samples, n_params), when estimated.
     uncertainty : dict or None
         How ``cov``/``samples`` were obtained (method, n, by, ...).
+    spec : FitSpec
+        What was fitted (law with options, objective, delta, starts, weights, data hash, conventions), so
+        that uncertainty can be added after the fact (:func:`scaling.estimation.fitting.problem_from_result`).
+    conventions : Conventions
+        ``spec.conventions``: the FLOPs rule and counting conventions of the fitted table.
     """
 
     __slots__ = ("_law", "_params", "_objective", "_loss", "_delta", "_nuisance", "_data", "_excluded", "_starts",
-                 "_flags", "_provenance", "_cov", "_samples", "_uncertainty")
+                 "_flags", "_provenance", "_cov", "_samples", "_uncertainty", "_spec")
 
     def __init__(self, *, law: Law, params: pd.Series, objective: float, loss: str, delta: float,
                  nuisance: Mapping[str, float] | None, data: pd.DataFrame, excluded: pd.DataFrame | None,
                  starts: pd.DataFrame | None, flags: tuple[str, ...], provenance: Mapping[str, Any],
                  cov: pd.DataFrame | None = None, samples: pd.DataFrame | None = None,
-                 uncertainty: Mapping[str, Any] | None = None) -> None:
+                 uncertainty: Mapping[str, Any] | None = None, spec: FitSpec | None = None) -> None:
         set_ = object.__setattr__
         set_(self, "_law", law)
         set_(self, "_params", pd.Series(params, dtype=float).copy())
@@ -124,6 +132,7 @@ class FitResult:
         set_(self, "_cov", None if cov is None else cov.copy())
         set_(self, "_samples", None if samples is None else samples.copy())
         set_(self, "_uncertainty", None if uncertainty is None else json.loads(json.dumps(_jsonable(dict(uncertainty)))))
+        set_(self, "_spec", spec if spec is not None else _spec_from_provenance(law, loss, delta, self._provenance))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("FitResult is immutable; use result.replace(...) to derive a new one.")
@@ -150,6 +159,13 @@ class FitResult:
     cov = property(lambda self: None if self._cov is None else self._cov.copy())
     samples = property(lambda self: None if self._samples is None else self._samples.copy())
     uncertainty = property(lambda self: None if self._uncertainty is None else json.loads(json.dumps(self._uncertainty)))
+
+    spec = property(lambda self: self._spec)
+
+    @property
+    def conventions(self) -> Conventions:
+        """How N, D, C and L were counted in the fitted table (``spec.conventions``)."""
+        return self._spec.conventions
 
     @property
     def n_points(self) -> int:
@@ -280,8 +296,8 @@ class FitResult:
         st = prov.get("starts", {})
         if st:
             header.append(("starts", f"{st.get('n')} ({st.get('kind')}); {st.get('n_agree')} reached the optimum"))
-        if prov.get("flops_per_token") is not None:
-            header.append(("FLOPs rule", f"C = {prov['flops_per_token']:g}·N·D"))
+        header.append(("FLOPs rule", self.conventions.flops_label
+                       + (f", N {self.conventions.n_params}" if self.conventions.n_params else "")))
         if self._uncertainty:
             u = self._uncertainty
             keys = ("method", "n", "by", "level", "rng", "steps", "walkers")
@@ -319,6 +335,7 @@ class FitResult:
             "cov": _frame_to_json(self._cov),
             "samples": _frame_to_json(self._samples),
             "uncertainty": self.uncertainty,
+            "spec": self._spec.to_dict(),
         }
 
     @classmethod
@@ -342,7 +359,8 @@ class FitResult:
                    excluded=_frame_from_json(d.get("excluded")), starts=_frame_from_json(d.get("starts")),
                    flags=tuple(d.get("flags", ())), provenance=d.get("provenance", {}),
                    cov=_frame_from_json(d.get("cov")), samples=_frame_from_json(d.get("samples")),
-                   uncertainty=d.get("uncertainty"))
+                   uncertainty=d.get("uncertainty"),
+                   spec=FitSpec.from_dict(d["spec"]) if d.get("spec") is not None else None)
 
     def save(self, path: str | Path) -> Path:
         """Write the result as JSON (never a pickle)."""
@@ -364,3 +382,12 @@ class FitResult:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _spec_from_provenance(law: Law, loss: str, delta: float, prov: Mapping[str, Any]) -> FitSpec:
+    """The spec of a result saved before specs existed (schema 1), from what its provenance recorded."""
+    k = prov.get("flops_per_token")
+    conv = Conventions(flops_per_token=6.0 if k is None else float(k), n_params=prov.get("n_params_convention"))
+    kind = (prov.get("starts") or {}).get("kind", "grid")
+    return FitSpec(law=law.spec(), loss=loss, delta=delta, starts=kind if kind in ("grid", "data grid") else "given",
+                   weights=prov.get("weights"), data_hash=str(prov.get("data_hash", "")), conventions=conv)
