@@ -334,22 +334,23 @@ def _chinchilla_extras(res: Any, level: float) -> list[str]:
     from .predict import compute_optimal
     from .predict.result import format_number
 
-    p = res.params
-    a = p["beta"] / (p["alpha"] + p["beta"])
+    from .laws.chinchilla import allocation_constants
+
+    a = float(allocation_constants(res.params[list(res.law.param_names)].to_numpy(dtype=float))["a"][0, 0])
     line = f"  a = beta/(alpha+beta) = {a:.4f}   (N_opt ∝ C^a; Hoffmann et al. 2022 eq. 4)"
     if res.samples is not None:
         from .estimation.uncertainty import derived
 
         da = derived(res, "a", level=level)
         line += f"  {level:.0%} interval [{da['lower'].iloc[0]:.4f}, {da['upper'].iloc[0]:.4f}]"
-    lines = ["Compute-optimal allocation implied by the fit (C = 6ND):", line]
+    lines = [f"Compute-optimal allocation implied by the fit ({res.conventions.flops_label}):", line]
     alloc = compute_optimal(res, [1e21, 1e23, 1e25], level=level)
     f = alloc.to_frame()
     for _, r in f.iterrows():
         s = f"  C = {format_number(r['flops'])}: N_opt = {format_number(r['n_params'])}"
         if "n_params_lower" in f.columns:
             s += f" [{format_number(r['n_params_lower'])}, {format_number(r['n_params_upper'])}]"
-        s += f", D_opt = {format_number(r['n_tokens'])}, D/N = {r['tokens_per_param']:.1f}"
+        s += f", D_opt = {format_number(r['n_tokens'])}, D/N = {r['tokens_per_param']:.2g}"
         lines.append(s)
     return lines
 
@@ -436,7 +437,7 @@ def _allocation_lines(alloc: Any) -> list[str]:
         return s
 
     lines = [f"{alloc.query} — {alloc.source}", f"  method: {alloc.method}", f"  compute: {alloc.flops_model}"]
-    rows = [(format_number(r["flops"]), cell(r, "n_params"), cell(r, "n_tokens"), f"{r['tokens_per_param']:.1f}",
+    rows = [(format_number(r["flops"]), cell(r, "n_params"), cell(r, "n_tokens"), f"{r['tokens_per_param']:.2g}",
              f"{r['loss']:.3f}" if "loss" in f.columns else "—") for _, r in f.iterrows()]
     head = ("C (FLOPs)", "N_opt (params)", "D_opt (tokens)", "D/N", "loss")
     w = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
@@ -506,7 +507,7 @@ def _default_budgets(res: Any) -> list[float]:
     import numpy as np
 
     data = res.data
-    k = float(res.provenance.get("flops_per_token") or 6.0)
+    k = res.conventions.flops_per_token
     if {"n_params", "n_tokens"} <= set(data.columns):
         c = k * data["n_params"].to_numpy(float) * data["n_tokens"].to_numpy(float)
         lo, hi = np.log10(c.min()), np.log10(c.max())

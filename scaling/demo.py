@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, format_message
+from .laws.chinchilla import Chinchilla
+from .predict.flops import SIX_ND
 
 __all__ = ["run_demo", "DemoResult", "DEMO_TRUTH", "DEMO_BUDGETS", "load_demo_table", "generate_demo_runs"]
 
@@ -47,15 +49,16 @@ def generate_demo_runs(seed: int = 2024, noise: float = 0.01) -> pd.DataFrame:
     ``scripts/make_demo_data.py`` writes it to ``data/demo_runs.csv``."""
     t = DEMO_TRUTH
     rng = np.random.default_rng(seed)
-    G = (t["alpha"] * t["A"] / (t["beta"] * t["B"])) ** (1 / (t["alpha"] + t["beta"]))
-    a = t["beta"] / (t["alpha"] + t["beta"])
+    law = Chinchilla()
+    theta = np.array([[t[p] for p in law.param_names]])
+    budgets = np.geomspace(1e18, 3e21, 8)
+    n_opts = law.optimum(theta, budgets, SIX_ND).n_params[0]
     rows = []
-    for k, C in enumerate(np.geomspace(1e18, 3e21, 8)):
-        n_opt = G * (C / 6) ** a
+    for k, (C, n_opt) in enumerate(zip(budgets, n_opts)):
         for j, N in enumerate(n_opt * np.geomspace(0.25, 4.0, 9)):
             N = float(f"{N:.3g}")
             D = C / (6 * N)
-            L = (t["E"] + t["A"] / N ** t["alpha"] + t["B"] / D ** t["beta"]) * np.exp(rng.normal(0, noise))
+            L = float(law.predict(t, n_params=N, n_tokens=D)) * np.exp(rng.normal(0, noise))
             rows.append({"run": f"C{k}-N{j}", "budget": f"{C:.2g}", "n_params": N, "n_tokens": round(D),
                          "flops": C, "loss": round(float(L), 5)})
     return pd.DataFrame(rows)
@@ -141,7 +144,7 @@ class DemoResult:
                     return f"{format_number(r[c])} [{format_number(r[c + '_lower'])}, {format_number(r[c + '_upper'])}]"
                 return format_number(r[c])
             lines.append(f"   {format_number(r['flops']):>10}  {iv('n_params'):>30}  {iv('n_tokens'):>30}  "
-                         f"{r['tokens_per_param']:>6.1f}  {r['loss']:.3f}")
+                         f"{r['tokens_per_param']:>6.2g}  {r['loss']:.3f}")
         lines.append("")
         lines.append("3. Files:")
         lines += [f"   {p}" for p in self.files]

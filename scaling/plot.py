@@ -251,7 +251,7 @@ def _resolve(model: Any, where: str) -> _Model:
                                                                   size=2000, method="svd")
             interval = "covariance"
         prov = model.provenance
-        k = prov.get("flops_per_token") or FLOPS_PER_PARAM_TOKEN
+        k = model.conventions.flops_per_token
         name = prov.get("data_name")
         label = f"{model.law.name} fit" + (f" to {name}" if name else "")
         return _Model(model.law, model.params, draws, label, float(k), model, interval)

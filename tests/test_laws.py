@@ -73,7 +73,7 @@ def vec(law, d: dict[str, float]) -> np.ndarray:
 # ---------------------------------------------------------------------- registry, spec, shapes
 ALL_LAWS = [("kaplan-n", {}), ("kaplan-d", {}), ("kaplan-c", {}), ("kaplan-nd", {}), ("kaplan-ns", {}),
             ("powerlaw", {}), ("powerlaw", {"variable": "flops"}), ("datablations", {}),
-            ("datablations", {"freeze_chinchilla": True, "tie_exponents": True}), ("bnsl", {}),
+            ("datablations", {"freeze_chinchilla": True, "tied": {"beta": "alpha"}}), ("bnsl", {}),
             ("bnsl", {"n_breaks": 2, "variable": "x"}), ("bnsl", {"n_breaks": 0})]
 
 
@@ -280,12 +280,14 @@ def test_muennighoff_step_two_freezes_chinchilla_part() -> None:
     assert law.free_names == ("log_R_D_star", "log_R_N_star")
     assert law.options["fixed"]["alpha"] == MUENNIGHOFF_2023["alpha"]
     assert len(law.free_grid()) == 9
-    tied = get_law("datablations", tie_exponents=True)
+    tied = get_law("datablations", tied={"beta": "alpha"})
     assert "beta" not in tied.free_names and tied.options["tied"] == {"beta": "alpha"}
-    both = get_law("datablations", tie_exponents=True, fix={"alpha": 0.3})
+    both = get_law("datablations", tied={"beta": "alpha"}, fixed={"alpha": 0.3})
     assert both.options["fixed"] == {"alpha": 0.3, "beta": 0.3}
     with pytest.raises(DataError, match="True or False"):
-        get_law("datablations", tie_exponents="yes")
+        get_law("datablations", freeze_chinchilla="yes")
+    with pytest.raises(DataError, match="tied=\\{'beta': 'alpha'\\} instead of tie_exponents=True"):
+        get_law("datablations", tie_exponents=True)
 
 
 @HYP

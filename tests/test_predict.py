@@ -224,7 +224,7 @@ def test_real_fit_result_is_accepted() -> None:
 
 
 def test_constrained_chinchilla_uses_closed_form() -> None:
-    law = get_law("chinchilla", tie_exponents=True)
+    law = get_law("chinchilla", tied={"beta": "alpha"})
     p = EPOCH.copy()
     p["beta"] = p["alpha"]
     res = compute_optimal((law, p), 1e23)

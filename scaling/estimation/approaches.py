@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from scipy.interpolate import Akima1DInterpolator
 
+from .fitting import as_table
 from ..errors import DataError, format_message
 from ..units import FLOPS_PER_PARAM_TOKEN
 from .._serialize import frame_to_json as _frame_to_json
@@ -77,17 +78,6 @@ def _check_choice(name: str, value: object, choices: tuple[Any, ...], where: str
     if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
         raise DataError(format_message(f"Option {name}", f"of {where}", "one of " + ", ".join(repr(c) for c in choices),
                                        repr(value), hint))
-
-
-def _as_table(table: Any, where: str) -> Any:
-    from ..table import RunTable, read_table
-
-    if isinstance(table, RunTable):
-        return table
-    if isinstance(table, pd.DataFrame):
-        return read_table(table)
-    raise DataError(format_message("Argument table", f"of {where}", "a RunTable or a pandas DataFrame",
-                                   type(table).__name__, "Load runs with scaling.read_table or load_dataset."))
 
 
 def _seed_of(rng: Any) -> int | None:
@@ -296,6 +286,18 @@ class _AllocationFits:
         """:math:`D_{opt}(C) = k_D C^b` (tokens)."""
         return self.d_fit.predict(flops)
 
+    def to_allocation_law(self) -> Any:
+        """This result as an :class:`~scaling.predict.AllocationLaw` (``N_opt = k_N C^a``, with the fitted
+        ``D_opt = k_D C^b`` as a companion), so ``compute_optimal(result, flops=...)`` plans with it."""
+        from ..predict.allocation_law import AllocationLaw, PowerLaw
+
+        kind = type(self).__name__.replace("Result", "")
+        return AllocationLaw(name=f"{kind} fit (N_opt = {self.coef_n:.4g} C^{self.a:.4f})", quantity="n_params",
+                             law=PowerLaw(coefficient=float(self.coef_n), exponent=float(self.a)),
+                             companions={"n_tokens": PowerLaw(coefficient=float(self.coef_d), exponent=float(self.b))},
+                             notes=(f"{kind}: D_opt = C/(6 N_opt); the separately fitted D_opt = k_D C^b is "
+                                    "a companion law", "intervals of the exponents: result.ci_a, result.ci_b"))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Approach1Result(_AllocationFits):
@@ -484,7 +486,7 @@ def approach1(curves: Any, *, n_flops: int = 1500, smooth: SmoothOption | None =
     window = _check_int("window", window, 1, where, "Pass a number of checkpoints, e.g. window=10.")
     _check_choice("smooth", smooth, ("gaussian", None), where, "Use 'gaussian' (Hoffmann) or None.")
     _check_choice("bootstrap", bootstrap, ("runs", "envelope"), where)
-    table = _as_table(curves, where)
+    table = as_table(curves, where)
     if not isinstance(run_col, str) or run_col not in table.columns:
         raise DataError(format_message(
             f"Column {run_col!r}", f"(option run_col of {where})", "a column of the table identifying each run",
@@ -946,7 +948,7 @@ def approach2(table: Any, *, budget_col: str = "flops", method: Literal["parabol
     elif noise_sd is not None:
         raise DataError(format_message("Option noise_sd", f"of {where} with bootstrap='points'", "None",
                                        repr(noise_sd), "Pass bootstrap='noise' to use it."))
-    table = _as_table(table, where)
+    table = as_table(table, where)
     if not isinstance(budget_col, str) or budget_col not in table.columns:
         raise DataError(format_message(
             f"Column {budget_col!r}", f"(option budget_col of {where})", "a column of the table",

@@ -340,7 +340,7 @@ def backtest(table: Any, law: str | Law = "chinchilla", *, holdout: HoldoutColum
         bt.predictions["are"]                           # 0.007103, 0.007320
     """
     from . import fit as fit_fn
-    from .approaches import _as_table
+    from .fitting import as_table
 
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < float(level) < 1:
         raise DataError(format_message("Option level", "of backtest()", "a number between 0 and 1 (exclusive)",
@@ -369,7 +369,7 @@ def backtest(table: Any, law: str | Law = "chinchilla", *, holdout: HoldoutColum
         raise DataError(format_message("Option threshold", "of backtest()", "a positive number", repr(threshold),
                                        f"Rows with {holdout} >= threshold are held out."))
     options = _check_fit_options(fit_options)
-    tbl = _as_table(table, "backtest()")
+    tbl = as_table(table, "backtest()")
     n = len(tbl)
     values = np.asarray(getattr(tbl, holdout), dtype=np.float64)
 

@@ -27,15 +27,17 @@ __all__ = ["fit", "FitResult", "FitProblem", "Summary", "Objective", "build_prob
 
 log = logging.getLogger("scaling")
 
-def _as_table(table: Any) -> Any:
+def as_table(table: Any, where: str = "fit()") -> Any:
+    """A RunTable (or any table with ``to_frame()``) as is; a DataFrame through :func:`scaling.read_table`."""
     if isinstance(table, pd.DataFrame):
         from ..table import read_table
 
         return read_table(table)
     if not hasattr(table, "to_frame"):
-        raise DataError(format_message("Argument table", "of fit()", "a RunTable or a pandas DataFrame",
-                                       type(table).__name__, "Load data with scaling.read_table or load_dataset."))
+        raise DataError(format_message("Argument table", f"of {where}", "a RunTable or a pandas DataFrame",
+                                       type(table).__name__, "Load runs with scaling.read_table or load_dataset."))
     return table
+
 
 def _data_hash(frame: pd.DataFrame) -> str:
     h = hashlib.sha256()
@@ -81,7 +83,7 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
                   tied: Mapping[str, str] | None = None, max_iter: int = 1000, threads: int | None = None
                   ) -> tuple[FitProblem, Any, pd.DataFrame]:
     """Assemble the :class:`FitProblem` that :func:`fit` solves (exposed for uncertainty methods and tests)."""
-    table = _as_table(table)
+    table = as_table(table)
     law_obj = get_law(law) if isinstance(law, Law) else get_law(law)
     law_obj = law_obj.constrain(fixed=fixed, tied=tied) if (fixed or tied) else law_obj
     loss = law_obj.default_loss if loss is None else loss

@@ -113,6 +113,8 @@ from scipy import stats
 
 from ..errors import ConvergenceWarning, DataError, IdentifiabilityWarning, format_message
 from ..laws.base import FloatArray
+from ..laws.chinchilla import Chinchilla, allocation_constants
+from ..predict.flops import as_flops_model
 from ..units import FLOPS_PER_PARAM_TOKEN
 from .batch import WeightedFits, distinct_optima, hessian_coordinates, optimise_weighted, pointwise
 from .engine import objective_hessian
@@ -1001,40 +1003,51 @@ def _chinchilla_parts(df: pd.DataFrame) -> tuple[FloatArray, ...]:
 QUANTITIES = ("a", "b", "G", "n_opt", "d_opt", "tokens_per_param", "loss")
 
 
-def _quantity(name: str, flops: Any, n_params: Any, n_tokens: Any, k: float) -> Callable[[pd.DataFrame], Any]:
+def _quantity(name: str, flops: Any, n_params: Any, n_tokens: Any, k: float,
+              law: Any = None) -> Callable[[pd.DataFrame], Any]:
     def need(what: str, v: Any) -> FloatArray:
         if v is None:
             raise DataError(format_message(f"Option {what}", f"of derived({name!r})", "given", "None",
                                            f"Pass {what}=... ."))
         return np.asarray(v, dtype=float)
 
+    def constants(df: pd.DataFrame) -> dict[str, FloatArray]:
+        _chinchilla_parts(df)
+        return allocation_constants(df[["E", "A", "B", "alpha", "beta"]].to_numpy(dtype=float))
+
     def G(df: pd.DataFrame) -> FloatArray:
-        E, A, B, al, be = _chinchilla_parts(df)
-        return (al * A / (be * B)) ** (1.0 / (al + be))
+        return constants(df)["G"][:, 0]
 
     def a(df: pd.DataFrame) -> FloatArray:
-        _, _, _, al, be = _chinchilla_parts(df)
-        return be / (al + be)
+        return constants(df)["a"][:, 0]
 
     def b(df: pd.DataFrame) -> FloatArray:
-        _, _, _, al, be = _chinchilla_parts(df)
-        return al / (al + be)
+        return constants(df)["b"][:, 0]
+
+    def optimum(df: pd.DataFrame) -> Any:
+        C = np.ravel(need("flops", flops))
+        the_law = law if law is not None else Chinchilla()
+        if law is None:
+            _chinchilla_parts(df)
+        return the_law.optimum(df[list(the_law.param_names)].to_numpy(dtype=float), C, as_flops_model(k))
 
     def n_opt(df: pd.DataFrame) -> FloatArray:
-        C = need("flops", flops)
-        return G(df)[:, None] * (np.ravel(C)[None, :] / k) ** a(df)[:, None]
+        return optimum(df).n_params
 
     def d_opt(df: pd.DataFrame) -> FloatArray:
-        C = need("flops", flops)
-        return (np.ravel(C)[None, :] / k) ** b(df)[:, None] / G(df)[:, None]
+        return optimum(df).n_tokens
 
     def tpp(df: pd.DataFrame) -> FloatArray:
-        return d_opt(df) / n_opt(df)
+        opt = optimum(df)
+        return opt.n_tokens / opt.n_params
 
     def loss(df: pd.DataFrame) -> FloatArray:
         N, D = np.broadcast_arrays(np.ravel(need("n_params", n_params)), np.ravel(need("n_tokens", n_tokens)))
-        E, A, B, al, be = _chinchilla_parts(df)
-        return E[:, None] + A[:, None] / N[None, :] ** al[:, None] + B[:, None] / D[None, :] ** be[:, None]
+        the_law = law if law is not None else Chinchilla()
+        if law is None:
+            _chinchilla_parts(df)
+        return np.atleast_2d(the_law.predict(df[list(the_law.param_names)].to_numpy(dtype=float), n_params=N,
+                                             n_tokens=D))
 
     table = {"a": a, "b": b, "G": G, "n_opt": n_opt, "d_opt": d_opt, "tokens_per_param": tpp, "loss": loss}
     if name not in table:
@@ -1046,14 +1059,15 @@ def _quantity(name: str, flops: Any, n_params: Any, n_tokens: Any, k: float) -> 
 
 def derived(result: Any, quantity: str | Callable[[pd.DataFrame], Any], level: float = 0.95, *,
             method: str = "percentile", flops: Any = None, n_params: Any = None, n_tokens: Any = None,
-            flops_per_token: float = FLOPS_PER_PARAM_TOKEN, rng: int | np.random.Generator | None = 0) -> pd.DataFrame:
+            flops_per_token: float | None = None, rng: int | np.random.Generator | None = 0) -> pd.DataFrame:
     r"""Estimate, standard error and interval of a quantity derived from the parameters.
 
     Evaluated on every parameter sample (bootstrap or MCMC), or on draws from ``result.cov``
     (4,000 multivariate-normal draws with ``rng``) when the fit has only a covariance.
 
     Named quantities (Chinchilla form, Hoffmann et al. 2022, eq. 4, with ``C = k N D``, ``k =
-    flops_per_token``):
+    flops_per_token``, by default the fitted table's rule ``result.conventions.flops_per_token``; the
+    compute-optimal point is the law's own :meth:`~scaling.laws.base.Law.optimum`):
 
     * ``"a"`` = beta/(alpha+beta), ``"b"`` = alpha/(alpha+beta) — exponents of N_opt, D_opt in C;
     * ``"G"`` = (alpha A / (beta B))^(1/(alpha+beta));
@@ -1084,7 +1098,9 @@ def derived(result: Any, quantity: str | Callable[[pd.DataFrame], Any], level: f
         raise DataError(format_message("Option method", "of derived()", "'percentile' or 'bca'", repr(method)))
     if isinstance(quantity, str):
         name = quantity
-        fn = _quantity(quantity, flops, n_params, n_tokens, float(flops_per_token))
+        k = (float(flops_per_token) if flops_per_token is not None
+             else float(getattr(getattr(result, "conventions", None), "flops_per_token", FLOPS_PER_PARAM_TOKEN)))
+        fn = _quantity(quantity, flops, n_params, n_tokens, k, law=getattr(result, "law", None))
     elif callable(quantity):
         name = getattr(quantity, "__name__", "quantity")
         fn = quantity

@@ -28,8 +28,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import DataError, format_message
+from .optimum import DEFAULT_RATIO_BOUNDS, Optimum, isoflop_optimum
 
-__all__ = ["Law", "Evaluation", "as_param_array"]
+__all__ = ["Law", "ConstrainedLaw", "Evaluation", "as_param_array"]
 
 FloatArray = NDArray[np.float64]
 # evaluate() returns predictions f (S, n) and a function u (S, n) -> sum_n u * df/dz  (S, P)
@@ -209,6 +210,30 @@ class Law:
             return f[0].reshape(shape)
         return f.reshape((theta.shape[0],) + shape)
 
+    # ------------------------------------------------------------------ compute-optimal point
+    def has_closed_form_optimum(self, flops_model: Any) -> bool:
+        """Whether :meth:`optimum` has a closed form under ``flops_model`` (default: no)."""
+        return False
+
+    def optimum(self, theta: ArrayLike, flops: ArrayLike, flops_model: Any, *, method: str = "auto",
+                extra: Mapping[str, FloatArray] | None = None,
+                ratio_bounds: tuple[float, float] = DEFAULT_RATIO_BOUNDS) -> Optimum:
+        """The compute-optimal ``(N, D)`` for natural parameter rows ``theta`` (S, P) at budgets (B,).
+
+        Minimises the law along the isoFLOP curve ``flops_model.n_tokens(C, N)`` (Hoffmann et al. 2022,
+        eq. 1). This default is the numeric minimisation shared by all laws
+        (:func:`scaling.laws.optimum.isoflop_optimum`); laws with a closed form override it and fall
+        back to this one for ``method="numeric"`` or a FLOPs rule the closed form does not cover.
+        Requires a law of ``n_params`` and ``n_tokens`` (plus the variables in ``extra``).
+        """
+        if method == "closed-form":
+            raise DataError(format_message("Argument method", f"of the optimum of law '{self.name}'",
+                                           "'auto' or 'numeric' here", "'closed-form'",
+                                           "A closed-form compute-optimal point needs a law that has one (Chinchilla, "
+                                           "Hoffmann et al. 2022 eq. 4) and a linear FLOPs rule C = kND."))
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        return isoflop_optimum(self, theta, np.asarray(flops, dtype=float), flops_model, extra, ratio_bounds)
+
     # ------------------------------------------------------------------ free coordinates
     # The optimiser works on the *free* coordinates w; z = expand(w). For an unconstrained law w = z.
     @property
@@ -250,9 +275,8 @@ class Law:
         """A law with some parameters fixed (natural values) or tied (``{"beta": "alpha"}``)."""
         if not fixed and not tied:
             return self
-        from .constrained import ConstrainedLaw
-
-        return ConstrainedLaw(self, fixed=dict(fixed or {}), tied=dict(tied or {}))
+        fixed, tied = _normalise_constraints(dict(fixed or {}), dict(tied or {}))
+        return ConstrainedLaw(self, fixed=fixed, tied=tied)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
@@ -274,3 +298,156 @@ def grid_product(*axes: Sequence[float]) -> FloatArray:
     """Cartesian product of 1-D axes, shape (prod(len), len(axes))."""
     mesh = np.meshgrid(*[np.asarray(a, dtype=float) for a in axes], indexing="ij")
     return np.stack([m.ravel() for m in mesh], axis=1)
+
+
+# ---------------------------------------------------------------------- fixed and tied parameters
+def _normalise_constraints(fixed: dict[str, float], tied: dict[str, str]) -> tuple[dict[str, float], dict[str, str]]:
+    """A parameter tied to a fixed one is fixed at the same value; a tie between two fixed parameters
+    holds only if their values agree (then it is redundant and dropped)."""
+    for p, q in list(tied.items()):
+        if q in fixed and p not in fixed:
+            fixed[p] = float(fixed[q])
+            del tied[p]
+        elif q in fixed and p in fixed:
+            if float(fixed[p]) != float(fixed[q]):
+                raise DataError(format_message("Tie", f"'{p}' -> '{q}'", "consistent with the fixed values",
+                                               f"{p} = {fixed[p]!r} but {q} = {fixed[q]!r}", "Fix one of them only."))
+            del tied[p]
+    return fixed, tied
+
+
+class ConstrainedLaw(Law):
+    """``base`` with ``fixed`` parameters (natural values) and ``tied`` ones (``{"beta": "alpha"}``:
+    beta takes alpha's value). Reports every parameter of ``base``; optimises only the free ones.
+
+    Ties are made in internal coordinates, so both parameters must share a transform.
+    """
+
+    def __init__(self, base: Law, fixed: Mapping[str, float], tied: Mapping[str, str]) -> None:
+        names = base.param_names
+        for p in list(fixed) + list(tied) + list(tied.values()):
+            if p not in names:
+                raise DataError(format_message("Parameter", f"'{p}' of a constraint", f"one of {list(names)}",
+                                               repr(p), f"Law '{base.name}' has {', '.join(names)}."))
+        for p, q in tied.items():
+            if q in tied or q in fixed:
+                raise DataError(format_message("Tie", f"'{p}' -> '{q}'", "to a free parameter", repr(q),
+                                               "Tie to a parameter that is neither fixed nor tied itself."))
+            if base.transforms[names.index(p)] != base.transforms[names.index(q)]:
+                raise DataError(format_message("Tie", f"'{p}' -> '{q}'", "between parameters of the same kind",
+                                               "a log-scale and a linear parameter"))
+        self.base = base
+        self.fixed = {k: float(v) for k, v in fixed.items()}
+        self.tied = dict(tied)
+        self.param_names = base.param_names
+        self.transforms = base.transforms
+        self.variables = base.variables
+        self.name = base.name  # type: ignore[misc]
+        self.formula = base.formula  # type: ignore[misc]
+        self.reference = base.reference  # type: ignore[misc]
+        self.default_loss = base.default_loss  # type: ignore[misc]
+        self.default_delta = base.default_delta  # type: ignore[misc]
+        P = len(names)
+        self._free = [i for i, p in enumerate(names) if p not in fixed and p not in tied]
+        M = np.zeros((P, len(self._free)))
+        c = np.zeros(P)
+        for j, i in enumerate(self._free):
+            M[i, j] = 1.0
+        for p, q in tied.items():
+            M[names.index(p), self._free.index(names.index(q))] = 1.0
+        theta_fixed = np.array([self.fixed.get(p, 1.0) for p in names])
+        z_fixed = base.to_internal(theta_fixed)
+        for p in fixed:
+            c[names.index(p)] = z_fixed[names.index(p)]
+        if not np.all(np.isfinite(c)):
+            raise DataError(format_message("Fixed values", str(self.fixed), "inside the parameter domain",
+                                           str(self.fixed), "Log-scale parameters must be > 0."))
+        self._M, self._c = M, c
+
+    @property
+    def options(self) -> dict[str, Any]:
+        opts = dict(self.base.options)
+        if self.fixed:
+            opts["fixed"] = dict(self.fixed)
+        if self.tied:
+            opts["tied"] = dict(self.tied)
+        return opts
+
+    def spec(self) -> dict[str, Any]:
+        return {"name": self.base.name, "options": self.options}
+
+    def has_closed_form_optimum(self, flops_model: Any) -> bool:
+        return self.base.has_closed_form_optimum(flops_model)
+
+    def optimum(self, theta: Any, flops: Any, flops_model: Any, **options: Any) -> Any:
+        """The base law's compute-optimal point (``theta`` holds every natural parameter, fixed ones included)."""
+        return self.base.optimum(theta, flops, flops_model, **options)
+
+    def bounds(self) -> tuple[FloatArray, FloatArray]:
+        return self.base.bounds()
+
+    def grid(self) -> FloatArray:
+        return self.base.grid()
+
+    @property
+    def free_names(self) -> tuple[str, ...]:
+        return tuple(self.base.internal_names[i] for i in self._free)
+
+    def expand(self, w: FloatArray) -> FloatArray:
+        w = np.asarray(w)
+        return w @ self._M.T.astype(w.dtype) + self._c.astype(w.dtype)
+
+    def reduce_grad(self, gz: FloatArray) -> FloatArray:
+        return gz @ self._M
+
+    def contract(self, z: FloatArray) -> FloatArray:
+        return np.asarray(z, dtype=float)[..., self._free]
+
+    def free_bounds(self) -> tuple[FloatArray, FloatArray]:
+        lo, hi = self.base.internal_bounds()
+        lo, hi = lo[self._free].copy(), hi[self._free].copy()
+        # a tied parameter's bounds also bind its leader
+        blo, bhi = self.base.internal_bounds()
+        names = self.base.param_names
+        for p, q in self.tied.items():
+            j = self._free.index(names.index(q))
+            lo[j] = max(lo[j], blo[names.index(p)])
+            hi[j] = min(hi[j], bhi[names.index(p)])
+        return lo, hi
+
+    def free_grid(self) -> FloatArray:
+        g = self.contract(self.base.grid())
+        return np.unique(g, axis=0)
+
+    def free_preconditioner(self, X: Any) -> FloatArray:
+        k = len(self._free)
+        T = np.eye(k)
+        names = self.base.param_names
+        for i, j, var in self.base.log_linear_pairs:
+            if var not in X or i not in self._free:
+                continue
+            lead = names.index(self.tied[names[j]]) if names[j] in self.tied else j
+            if lead in self._free:
+                T[self._free.index(i), self._free.index(lead)] += float(np.mean(np.log(np.asarray(X[var], dtype=float))))
+        return T
+
+    def _evaluate(self, z: FloatArray, X: Any, grad: bool) -> Evaluation:
+        return self.base._evaluate(z, X, grad)
+
+    @property
+    def monotone(self) -> bool:  # type: ignore[override]
+        return self.base.monotone
+
+    @property
+    def has_second_order(self) -> bool:  # type: ignore[override]
+        return self.base.has_second_order
+
+    def second_order(self, z: FloatArray, X: Any) -> Any:
+        return self.base.second_order(z, X)
+
+    def reduce_hess(self, Hz: FloatArray) -> FloatArray:
+        M = self._M.astype(Hz.dtype)
+        return M.T @ Hz @ M
+
+    def constrain(self, fixed: Mapping[str, float] | None = None, tied: Mapping[str, str] | None = None) -> Law:
+        return self.base.constrain(fixed={**self.fixed, **dict(fixed or {})}, tied={**self.tied, **dict(tied or {})})

@@ -11,6 +11,7 @@ from scipy.stats import qmc
 
 from ..errors import DataError, format_message
 from .base import Evaluation, FloatArray, Law, check_variables, grid_product
+from .registry import register_law
 from .powerlaw import check_variable_option
 
 __all__ = ["BNSL", "BNSL_FIG1", "bnsl_names"]
@@ -243,3 +244,6 @@ class BNSL(Law):
 def _halton(d: int, m: int) -> FloatArray:
     """First ``m`` points (after the origin) of the unscrambled Halton sequence in [0, 1)^d: deterministic."""
     return qmc.Halton(d=d, scramble=False).random(m + 1)[1:]
+
+
+register_law("bnsl", BNSL)

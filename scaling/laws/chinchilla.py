@@ -7,9 +7,28 @@ from typing import Any
 
 import numpy as np
 
-from .base import Evaluation, FloatArray, Law, check_variables, grid_product
+from numpy.typing import ArrayLike
 
-__all__ = ["Chinchilla", "HOFFMANN_GRID"]
+from ..errors import DataError, format_message
+from .base import Evaluation, FloatArray, Law, check_variables, grid_product
+from .registry import register_law
+from .optimum import DEFAULT_RATIO_BOUNDS, Optimum
+
+__all__ = ["Chinchilla", "HOFFMANN_GRID", "allocation_constants"]
+
+
+def allocation_constants(theta: ArrayLike) -> dict[str, FloatArray]:
+    """Hoffmann et al. 2022, eq. 4: ``G = (alpha A / (beta B))^(1/(alpha+beta))``, ``a = beta/(alpha+beta)``,
+    ``b = alpha/(alpha+beta)`` — with ``E, A, B, alpha, beta`` — as columns ``(S, 1)`` of natural rows ``theta``.
+
+    Under ``C = k N D`` the compute-optimal point is ``N_opt = G (C/k)^a``, ``D_opt = G^-1 (C/k)^b``
+    (:meth:`Chinchilla.optimum`). This is the only implementation of eq. 4 in the package.
+    """
+    t = np.atleast_2d(np.asarray(theta, dtype=float))
+    E, A, B, al, be = (t[:, i:i + 1] for i in range(5))
+    with np.errstate(all="ignore"):
+        G = (al * A / (be * B)) ** (1.0 / (al + be))
+    return {"E": E, "A": A, "B": B, "alpha": al, "beta": be, "G": G, "a": be / (al + be), "b": al / (al + be)}
 
 
 def _hoffmann_grid() -> FloatArray:
@@ -35,12 +54,8 @@ class Chinchilla(Law):
     ``E = exp(e)``, ``A = exp(a)``, ``B = exp(b)`` (a log-sum-exp), from Hoffmann's 4,500-point
     start grid. N counts all parameters including embeddings (App. F).
 
-    Parameters
-    ----------
-    tie_exponents : bool
-        Force ``alpha == beta`` (Muennighoff et al. 2023; Gadre et al. 2024).
-    fix : mapping, optional
-        Natural values to hold fixed, e.g. ``{"E": 1.69}``.
+    Constraints, as for every law: ``get_law("chinchilla", tied={"beta": "alpha"})`` (Muennighoff et al.
+    2023; Gadre et al. 2024), ``get_law("chinchilla", fixed={"E": 1.69})``.
     """
 
     name = "chinchilla"
@@ -125,15 +140,33 @@ class Chinchilla(Law):
 
         return f, J, hvp2
 
-    # closed-form helpers (Hoffmann eq. 4) live in scaling.predict; the law stays a pure formula.
+    # ------------------------------------------------------------------ compute-optimal point (eq. 4)
+    def has_closed_form_optimum(self, flops_model: Any) -> bool:
+        return getattr(flops_model, "coefficient", None) is not None
 
-
-def chinchilla(tie_exponents: bool = False, fix: Mapping[str, float] | None = None) -> Law:
-    """Build the Chinchilla law with options (see :class:`Chinchilla`)."""
-    law: Law = Chinchilla()
-    tied = {"beta": "alpha"} if tie_exponents else {}
-    return law.constrain(fixed=dict(fix or {}), tied=tied)
+    def optimum(self, theta: ArrayLike, flops: ArrayLike, flops_model: Any, *, method: str = "auto",
+                extra: Mapping[str, FloatArray] | None = None,
+                ratio_bounds: tuple[float, float] = DEFAULT_RATIO_BOUNDS) -> Optimum:
+        """Hoffmann et al. 2022 eq. 4 under a linear FLOPs rule ``C = kND`` (``D = C/(kN)`` exactly);
+        the numeric isoFLOP minimisation for ``method="numeric"`` or any other rule."""
+        if method == "numeric" or extra or not self.has_closed_form_optimum(flops_model):
+            if method == "closed-form":
+                raise DataError(format_message("Argument method", "of the Chinchilla optimum", "'auto' or 'numeric' "
+                                               "here", "'closed-form'", "Hoffmann eq. 4 needs a linear FLOPs rule "
+                                               f"C = kND, but the FLOP model ({getattr(flops_model, 'name', flops_model)})"
+                                               " is not linear."))
+            return super().optimum(theta, flops, flops_model, method="numeric", extra=extra, ratio_bounds=ratio_bounds)
+        k = float(flops_model.coefficient)
+        C = np.asarray(flops, dtype=float).reshape(1, -1)
+        c = allocation_constants(theta)
+        with np.errstate(all="ignore"):
+            N = c["G"] * (C / k) ** c["a"]
+            D = C / (k * N)
+        return Optimum(n_params=N, n_tokens=D, edge=np.zeros(N.shape, dtype=bool), method="closed-form")
 
 
 def _options(law: Any) -> dict[str, Any]:
     return dict(law.options)
+
+
+register_law("chinchilla", Chinchilla)

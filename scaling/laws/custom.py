@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, format_message
-from .base import Evaluation, FloatArray, Law, check_variables
-from .constrained import ConstrainedLaw
+from .base import ConstrainedLaw, Evaluation, FloatArray, Law, check_variables
+
 
 __all__ = ["CustomLaw"]
 

@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import DataError, format_message
 from .base import Evaluation, FloatArray, Law, check_variables, grid_product
+from .registry import register_law
 
 __all__ = ["Datablations", "datablations", "MUENNIGHOFF_2023", "MUENNIGHOFF_2023_INTERNAL", "effective_data",
            "effective_params"]
@@ -217,33 +218,24 @@ class Datablations(Law):
         return f, vjp
 
 
-def datablations(tie_exponents: bool = False, freeze_chinchilla: bool = False,
-                 fix: Mapping[str, float] | None = None) -> Law:
+def datablations(freeze_chinchilla: bool = False) -> Law:
     """Build the Muennighoff et al. 2023 law with options (see :class:`Datablations`).
 
     Parameters
     ----------
-    tie_exponents : bool
-        Force ``beta == alpha`` (as the published fit).
     freeze_chinchilla : bool
         Hold ``E, A, B, alpha, beta`` at the published C4 values (:data:`MUENNIGHOFF_2023`) and fit
         only ``R_D_star, R_N_star`` — the authors' step 2.
-    fix : mapping, optional
-        Further natural values to hold fixed (these override ``freeze_chinchilla``'s).
+
+    Further constraints as for every law: ``get_law("datablations", tied={"beta": "alpha"})`` (the
+    published fit), ``fixed={...}`` (these override ``freeze_chinchilla``'s).
     """
-    if not isinstance(tie_exponents, bool) or not isinstance(freeze_chinchilla, bool):
-        raise DataError(format_message("Options tie_exponents/freeze_chinchilla", "of law 'datablations'",
-                                       "True or False", repr((tie_exponents, freeze_chinchilla))))
-    fixed: dict[str, float] = {}
-    if freeze_chinchilla:
-        fixed.update({p: MUENNIGHOFF_2023[p] for p in _CHINCHILLA_PART})
-    fixed.update({str(k): float(v) for k, v in dict(fix or {}).items()})
-    tied: dict[str, str] = {}
-    if tie_exponents:
-        if "alpha" in fixed and "beta" not in fixed:
-            fixed["beta"] = fixed["alpha"]
-        elif "beta" in fixed and "alpha" not in fixed:
-            fixed["alpha"] = fixed["beta"]
-        elif "alpha" not in fixed and "beta" not in fixed:
-            tied = {"beta": "alpha"}
-    return Datablations().constrain(fixed=fixed, tied=tied)
+    if not isinstance(freeze_chinchilla, bool):
+        raise DataError(format_message("Option freeze_chinchilla", "of law 'datablations'", "True or False",
+                                       repr(freeze_chinchilla)))
+    if not freeze_chinchilla:
+        return Datablations()
+    return Datablations().constrain(fixed={p: MUENNIGHOFF_2023[p] for p in _CHINCHILLA_PART})
+
+
+register_law("datablations", datablations)

@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import DataError, format_message
 from ..units import PF_DAY
 from .base import Evaluation, FloatArray, Law, check_variables, grid_product
+from .registry import register_law
 
 __all__ = [
     "KaplanN", "KaplanD", "KaplanC", "KaplanND", "KaplanNS",
@@ -388,3 +389,10 @@ class KaplanNS(Law):
             return g
 
         return f, vjp
+
+
+register_law("kaplan-n", KaplanN)
+register_law("kaplan-d", KaplanD)
+register_law("kaplan-c", KaplanC)
+register_law("kaplan-nd", KaplanND)
+register_law("kaplan-ns", KaplanNS)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import DataError, format_message
 from .base import Evaluation, FloatArray, Law, check_variables, grid_product
+from .registry import register_law
 
 __all__ = ["PowerLaw", "KNOWN_VARIABLES"]
 
@@ -97,3 +98,6 @@ class PowerLaw(Law):
             return g
 
         return f, vjp
+
+
+register_law("powerlaw", PowerLaw)

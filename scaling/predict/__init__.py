@@ -25,6 +25,7 @@ from .published import (Citation, Conventions, PublishedLaw, deepseek_hyperparam
                         kaplan_alpha_c_min, kaplan_critical_batch_ratio, kaplan_overfit_law, kaplan_overfit_threshold,
                         list_published, list_published_tables, published_checks, published_table)
 from .result import Allocation
+from . import checks as _checks  # noqa: F401  (registers each published law's checks)
 
 __all__ = [
     "compute_optimal", "data_constrained_optimal", "chinchilla_constants", "Allocation",

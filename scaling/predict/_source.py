@@ -19,7 +19,8 @@ from ..errors import DataError, format_message
 from ..laws import get_law
 from ..laws.base import Law, as_param_array
 from .allocation_law import AllocationLaw
-from .flops import SIX_ND, FlopsModel
+from .flops import SIX_ND, FlopsModel, as_flops_model
+from .published import PublishedLaw, get_published, warn_inconsistencies
 
 FloatArray = NDArray[np.float64]
 
@@ -63,8 +64,6 @@ def _params_array(law: Law, params: Any, where: str) -> FloatArray:
 
 
 def resolve(obj: Any, where: str) -> Source:
-    from .published import PublishedLaw, get_published, warn_inconsistencies
-
     if isinstance(obj, str):
         if not obj.startswith("published:"):
             raise DataError(format_message("Argument fit_or_law", where, _ACCEPTED, repr(obj),
@@ -77,6 +76,8 @@ def resolve(obj: Any, where: str) -> Source:
         theta = None if law is None else _params_array(law, obj.params, where)
         return Source(label=f"published:{obj.name}", law=law, theta=theta, samples=None,
                       allocation=obj.allocation, flops_model=obj.flops_model, notes=obj.caveats)
+    if hasattr(obj, "to_allocation_law") and not isinstance(obj, AllocationLaw):
+        obj = obj.to_allocation_law()  # Approach 1 / 2 results plan through their fitted power laws
     if isinstance(obj, AllocationLaw):
         return Source(label=obj.name, law=None, theta=None, samples=None, allocation=obj,
                       flops_model=obj.flops_model, notes=obj.notes)
@@ -105,5 +106,9 @@ def resolve(obj: Any, where: str) -> Source:
                     S = None
         n = getattr(obj, "n_points", None)
         label = f"fit ({law.name}" + (f", {n} points)" if isinstance(n, (int, np.integer)) else ")")
-        return Source(label=label, law=law, theta=theta, samples=S, allocation=None, flops_model=SIX_ND)
+        # the FLOPs rule of the fitted table travels with the fit (FitResult.conventions): a table recorded
+        # with C = 8ND is planned with 8ND unless the caller passes another flops_model
+        conv = getattr(obj, "conventions", None)
+        fm = SIX_ND if conv is None else as_flops_model(float(conv.flops_per_token))
+        return Source(label=label, law=law, theta=theta, samples=S, allocation=None, flops_model=fm)
     raise DataError(format_message("Argument fit_or_law", where, _ACCEPTED, type(obj).__name__))

@@ -10,7 +10,9 @@ r"""Compute-optimal allocation: the ``(N, D)`` that minimises a law's loss at a 
 * **Numeric** for any other law of ``N`` and ``D`` (Kaplan's eq. 1.5, user laws) or FLOP model: the
   loss along the isoFLOP curve ``D = C / f(N)`` is minimised in ``log N``, vectorised over parameter
   samples x budgets (grid bracket, then Newton on the central-difference derivative; see
-  :mod:`scaling.predict._numeric`). It agrees with the closed form to ~1e-9 relative.
+  :mod:`scaling.laws.optimum`). It agrees with the closed form to ~1e-9 relative.
+* Both are :meth:`Law.optimum <scaling.laws.base.Law.optimum>`: the one route to the compute-optimal
+  point, used here, by ``derived(res, "n_opt")``, the CLI and the demo.
 * **Allocation laws** (Kaplan Table 6, DeepSeek, Llama 3, Porian): the published power law, see
   :class:`~scaling.predict.allocation_law.AllocationLaw`.
 
@@ -21,7 +23,6 @@ value is computed from the point estimate, never from the samples.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -31,10 +32,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import BoundaryWarning, DataError, format_message
 from ..laws.base import Law
-from ..laws.chinchilla import Chinchilla
-from . import _numeric
+from ..laws.chinchilla import allocation_constants
+from ..laws.optimum import DEFAULT_RATIO_BOUNDS
+from ..laws.optimum import evaluate_rows as law_eval
 from ._source import Source, resolve
 from .flops import FlopsModel, as_flops_model
+from .queries import as_query, check_level, check_method, check_ratio_bounds
 from .result import Allocation
 
 __all__ = ["compute_optimal", "data_constrained_optimal", "chinchilla_constants"]
@@ -42,86 +45,14 @@ __all__ = ["compute_optimal", "data_constrained_optimal", "chinchilla_constants"
 FloatArray = NDArray[np.float64]
 Method = Literal["auto", "closed-form", "numeric"]
 
-#: Default search range of the numeric path, as tokens per parameter D/N.
-DEFAULT_RATIO_BOUNDS: tuple[float, float] = (1e-4, 1e8)
-
 _CHUNK_ELEMENTS = 2_000_000
 
 
-# --------------------------------------------------------------------------- validation
-def as_query(x: ArrayLike, name: str, where: str) -> tuple[FloatArray, bool]:
-    """A positive finite 1-D array and whether the input was a scalar."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise DataError(format_message(f"Argument {name}", f"of {where}", "a positive number or array of numbers",
-                                       repr(x), "Pass e.g. 1e24 or [1e22, 1e23].")) from exc
-    scalar = arr.ndim == 0
-    arr = arr.reshape(-1)
-    if arr.size == 0:
-        raise DataError(format_message(f"Argument {name}", f"of {where}", "non-empty", "an empty array"))
-    bad = ~(np.isfinite(arr) & (arr > 0))
-    if np.any(bad):
-        idx = np.flatnonzero(bad)
-        shown = ", ".join(repr(float(arr[i])) for i in idx[:5])
-        pos = "" if scalar else f" at position{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx[:5]))}"
-        raise DataError(format_message(f"Argument {name}", f"of {where}", "finite and > 0", f"{shown}{pos}",
-                                       f"Pass {name} as positive numbers (FLOPs, parameters, tokens)."))
-    return arr, scalar
-
-
-def check_level(level: float | None, where: str) -> float:
-    if not (isinstance(level, (int, float)) and not isinstance(level, bool) and 0.0 < float(level) < 1.0):
-        raise DataError(format_message("Argument level", f"of {where}", "a number strictly between 0 and 1",
-                                       repr(level), "Use e.g. level=0.95 for a 95% interval."))
-    return float(level)
-
-
-def check_method(method: str, where: str) -> str:
-    if method not in ("auto", "closed-form", "numeric"):
-        raise DataError(format_message("Argument method", f"of {where}", "one of 'auto', 'closed-form', 'numeric'",
-                                       repr(method)))
-    return method
-
-
-def check_ratio_bounds(bounds: Sequence[float], where: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(b) for b in bounds)
-    except (TypeError, ValueError) as exc:
-        raise DataError(format_message("Argument tokens_per_param_bounds", f"of {where}", "a pair (low, high)",
-                                       repr(bounds))) from exc
-    if not (0 < lo < hi < math.inf):
-        raise DataError(format_message("Argument tokens_per_param_bounds", f"of {where}", "0 < low < high < inf",
-                                       repr(bounds), "The default is (1e-4, 1e8)."))
-    return lo, hi
-
-
 # --------------------------------------------------------------------------- law helpers
-def is_chinchilla(law: Law | None) -> bool:
-    """Whether the Hoffmann eq. 4 closed forms apply (the Chinchilla law, possibly with fixed/tied parameters)."""
-    if law is None:
-        return False
-    base = getattr(law, "base", law)
-    return isinstance(base, Chinchilla) and tuple(law.param_names) == ("E", "A", "B", "alpha", "beta")
-
-
 def chinchilla_constants(theta: FloatArray) -> dict[str, FloatArray]:
-    """``E, A, B, alpha, beta`` columns ``(S, 1)`` and the eq. 4 constants ``G, a, b``."""
-    t = np.atleast_2d(np.asarray(theta, dtype=float))
-    E, A, B, al, be = (t[:, i:i + 1] for i in range(5))
-    with np.errstate(all="ignore"):
-        G = (al * A / (be * B)) ** (1.0 / (al + be))
-    return {"E": E, "A": A, "B": B, "alpha": al, "beta": be, "G": G, "a": be / (al + be), "b": al / (al + be)}
-
-
-def law_eval(law: Law, theta: FloatArray, variables: Mapping[str, Any]) -> FloatArray:
-    """``law`` at row ``s`` of ``theta`` and ``variables[v][s, ...]`` (leading axis S or 1)."""
-    S = theta.shape[0]
-    arrays = {v: np.atleast_1d(np.asarray(variables[v], dtype=float)) for v in law.variables}
-    rest = np.broadcast_shapes(*(a.shape[1:] for a in arrays.values()))
-    flat = {v: np.broadcast_to(a, (a.shape[0],) + rest).reshape(a.shape[0], -1) for v, a in arrays.items()}
-    out = _numeric.pointwise(law, theta, flat)
-    return out.reshape((S,) + rest)
+    """``E, A, B, alpha, beta`` columns ``(S, 1)`` and the eq. 4 constants ``G, a, b``
+    (:func:`scaling.laws.chinchilla.allocation_constants`)."""
+    return allocation_constants(theta)
 
 
 def over_rows(run: Callable[[FloatArray], dict[str, FloatArray]], rows: FloatArray, width: int
@@ -171,29 +102,6 @@ def point_nan_warning(bad: FloatArray, what: str, hint: str) -> None:
 
 
 # --------------------------------------------------------------------------- numeric isoFLOP minimum
-def numeric_optimum(law: Law, theta: FloatArray, C: FloatArray, fm: FlopsModel, extra: Mapping[str, FloatArray],
-                    ratio_bounds: tuple[float, float]) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """``(N, D, no_interior)`` of shape ``(S, B)``: the loss minimum along ``D = C / f(N)``."""
-    S, B = theta.shape[0], C.size
-    x_lo = 0.5 * np.log(C / (6.0 * ratio_bounds[1]))
-    x_hi = 0.5 * np.log(C / (6.0 * ratio_bounds[0]))
-    Cb = C[None, :, None]
-    ext = {k: np.asarray(v, dtype=float).reshape(1, B, 1) for k, v in extra.items()}
-
-    def fun(x: FloatArray) -> FloatArray:
-        N = np.exp(x)
-        D = fm.n_tokens(Cb, N)
-        variables = {"n_params": N, "n_tokens": D, **ext}
-        return law_eval(law, theta, variables)
-
-    lo = np.broadcast_to(x_lo, (S, B))
-    hi = np.broadcast_to(x_hi, (S, B))
-    x, edge = _numeric.minimize(fun, lo, hi)
-    N = np.exp(x)
-    D = fm.n_tokens(C[None, :], N)
-    return N, D, edge
-
-
 def _flat_optimum(law: Law, theta: FloatArray, C: FloatArray, fm: FlopsModel, extra: Mapping[str, FloatArray],
                   N: FloatArray) -> FloatArray:
     """Point estimate only: budgets where the loss is constant (to rounding) for N in [N/1.05, 1.05 N]."""
@@ -206,26 +114,19 @@ def _flat_optimum(law: Law, theta: FloatArray, C: FloatArray, fm: FlopsModel, ex
     return np.isfinite(N[0]) & (np.abs(L[:, 0] - L[:, 1]) <= tol) & (np.abs(L[:, 2] - L[:, 1]) <= tol)
 
 
-def closed_form_optimum(theta: FloatArray, C: FloatArray, k: float) -> tuple[FloatArray, FloatArray]:
-    """Hoffmann eq. 4 with ``C = k N D``: ``(N, D)`` of shape ``(S, B)``; ``D = C/(kN)`` exactly."""
-    c = chinchilla_constants(theta)
-    with np.errstate(all="ignore"):
-        N = c["G"] * (C[None, :] / k) ** c["a"]
-        D = C[None, :] / (k * N)
-    return N, D
-
-
-def _choose_method(src: Source, fm: FlopsModel, method: str, where: str) -> str:
-    closed_ok = is_chinchilla(src.law) and fm.coefficient is not None
+def choose_method(src: Source, fm: FlopsModel, method: str, where: str) -> str:
+    law = src.law
+    closed_ok = law is not None and law.has_closed_form_optimum(fm)
     if method == "closed-form" and not closed_ok:
-        why = ("the law is not Chinchilla's" if not is_chinchilla(src.law)
+        has_one = law is not None and law.has_closed_form_optimum(as_flops_model(6.0))
+        why = ("the law has no closed-form optimum" if not has_one
                else f"the FLOP model ({fm.name}) is not linear")
         raise DataError(format_message("Argument method", f"of {where}", "'auto' or 'numeric' here", "'closed-form'",
                                        f"Hoffmann eq. 4 needs the Chinchilla law and C = kND, but {why}."))
     return "closed-form" if (closed_ok and method != "numeric") else "numeric"
 
 
-def _require_nd_law(src: Source, where: str, extra_ok: Sequence[str] = ()) -> Law:
+def require_nd_law(src: Source, where: str, extra_ok: Sequence[str] = ()) -> Law:
     law = src.law
     if law is None or not src.has_nd_law:
         raise DataError(format_message("The law", f"of {src.label} ({where})",
@@ -303,11 +204,11 @@ def compute_optimal(fit_or_law: Any, flops: ArrayLike, *, level: float = 0.95,
 
     if not src.has_nd_law:
         if src.allocation is None:
-            _require_nd_law(src, where)
+            require_nd_law(src, where)
         return _allocation_law_optimum(src, C, scalar, fm, notes)
 
-    law = _require_nd_law(src, where)
-    meth = _choose_method(src, fm, method, where)
+    law = require_nd_law(src, where)
+    meth = choose_method(src, fm, method, where)
     return _solve(src, law, C, scalar, fm, meth, bounds, level, notes, extra={}, query="compute-optimal")
 
 
@@ -315,12 +216,8 @@ def _solve(src: Source, law: Law, C: FloatArray, scalar: bool, fm: FlopsModel, m
            bounds: tuple[float, float], level: float, notes: list[str], extra: Mapping[str, FloatArray],
            query: str) -> Allocation:
     def run(theta: FloatArray) -> dict[str, FloatArray]:
-        if meth == "closed-form":
-            assert fm.coefficient is not None
-            N, D = closed_form_optimum(theta, C, fm.coefficient)
-            edge = np.zeros(N.shape, dtype=bool)
-        else:
-            N, D, edge = numeric_optimum(law, theta, C, fm, extra, bounds)
+        opt = law.optimum(theta, C, fm, method=meth, extra=extra or None, ratio_bounds=bounds)
+        N, D, edge = opt.n_params, opt.n_tokens, opt.edge
         variables = {"n_params": N, "n_tokens": D, **{k: np.asarray(v, dtype=float)[None, :] for k, v in extra.items()}}
         loss = law_eval(law, theta, variables)
         return {"n_params": N, "n_tokens": D, "loss": loss, "edge": edge.astype(float)}
@@ -366,11 +263,11 @@ def _allocation_law_optimum(src: Source, C: FloatArray, scalar: bool, fm: FlopsM
     N, D = al.allocate(C, fm)
     loss = al.predict_loss(C)
     if loss is None:
-        notes.append("loss not available: this published allocation law has no loss model")
+        notes.append("loss not available: this allocation law has no loss model")
     notes.append("no parameter samples: no intervals")
     values = {"flops": C, "n_params": N, "n_tokens": D, "tokens_per_param": D / N, "loss": loss}
     return Allocation.build(query="compute-optimal", source=src.label,
-                            method=f"published allocation law: {al.describe()}", flops_model=fm.name,
+                            method=f"allocation law: {al.describe()}", flops_model=fm.name,
                             scalar=scalar, values=values, notes=notes)
 
 
@@ -414,7 +311,7 @@ def data_constrained_optimal(fit_or_law: Any, flops: ArrayLike, unique_tokens: A
     level = check_level(level, where)
     bounds = check_ratio_bounds(tokens_per_param_bounds, where)
     fm = src.flops_model if flops_model is None else as_flops_model(flops_model)
-    law = _require_nd_law(src, where, extra_ok=("n_unique_tokens",))
+    law = require_nd_law(src, where, extra_ok=("n_unique_tokens",))
     if "n_unique_tokens" not in law.variables:
         raise DataError(format_message("The law", f"'{law.name}' of {src.label} ({where})",
                                        "a data-constrained law reading n_unique_tokens",

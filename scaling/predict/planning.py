@@ -33,9 +33,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import DataError, format_message
 from ..laws.base import Law
-from . import _numeric
+from .. import numeric as _numeric
 from ._source import Source, resolve
-from .allocate import (DEFAULT_RATIO_BOUNDS, Method, _choose_method, _require_nd_law, as_query, check_level,
+from .allocate import (DEFAULT_RATIO_BOUNDS, Method, choose_method, require_nd_law, as_query, check_level,
                        check_method, check_ratio_bounds, chinchilla_constants, law_eval,
                        over_rows, point_nan_warning, summarise)
 from .flops import FlopsModel, as_flops_model
@@ -178,9 +178,9 @@ def _alloc_result(src: Source, query: str, C: FloatArray, N: FloatArray, D: Floa
     al = src.allocation
     assert al is not None
     loss = al.predict_loss(C)
-    notes = [] if loss is not None else ["loss not available: this published allocation law has no loss model"]
+    notes = [] if loss is not None else ["loss not available: this allocation law has no loss model"]
     point = _derived(N, D, C, loss)
-    return _finish(src, query, f"published allocation law: {al.describe()}", fm, scalar, level,
+    return _finish(src, query, f"allocation law: {al.describe()}", fm, scalar, level,
                    {k: np.asarray(v)[None, :] for k, v in point.items()}, None, notes, _ORDER)
 
 
@@ -194,7 +194,7 @@ def predict_loss(fit_or_law: Any, n_params: ArrayLike, n_tokens: ArrayLike, *, n
     """
     where = "predict_loss()"
     src, level, fm = _setup(fit_or_law, where, level, flops_model)
-    law = _require_nd_law(src, where, extra_ok=("n_unique_tokens",))
+    law = require_nd_law(src, where, extra_ok=("n_unique_tokens",))
     N, s1 = as_query(n_params, "n_params", where)
     D, s2 = as_query(n_tokens, "n_tokens", where)
     extra: dict[str, FloatArray] = {}
@@ -252,8 +252,8 @@ def optimal_for_params(fit_or_law: Any, n_params: ArrayLike, *, level: float = 0
     if not src.has_nd_law and src.allocation is not None:
         C, Na, Da = _alloc_invert(src, N, fm, "n")
         return _alloc_result(src, "compute-optimal for given N", C, Na, Da, fm, scalar, level)
-    law = _require_nd_law(src, where)
-    meth = _choose_method(src, fm, method, where)
+    law = require_nd_law(src, where)
+    meth = choose_method(src, fm, method, where)
 
     def run(theta: FloatArray) -> dict[str, FloatArray]:
         D = _tokens_for_params(law, theta, N, fm, meth, bounds)
@@ -282,8 +282,8 @@ def optimal_for_tokens(fit_or_law: Any, n_tokens: ArrayLike, *, level: float = 0
     if not src.has_nd_law and src.allocation is not None:
         C, Na, Da = _alloc_invert(src, D, fm, "d")
         return _alloc_result(src, "compute-optimal for given D", C, Na, Da, fm, scalar, level)
-    law = _require_nd_law(src, where)
-    meth = _choose_method(src, fm, method, where)
+    law = require_nd_law(src, where)
+    meth = choose_method(src, fm, method, where)
 
     def run(theta: FloatArray) -> dict[str, FloatArray]:
         N = _params_for_tokens(law, theta, D, fm, meth, bounds)
@@ -323,8 +323,8 @@ def compute_for_loss(fit_or_law: Any, loss: ArrayLike, *, level: float = 0.95, f
             C = al.loss.inverse(ell)
         N, D = al.allocate(C, fm)
         return _alloc_result(src, "compute to reach a target loss", C, N, D, fm, scalar, level)
-    law = _require_nd_law(src, where)
-    meth = _choose_method(src, fm, method, where)
+    law = require_nd_law(src, where)
+    meth = choose_method(src, fm, method, where)
 
     def run(theta: FloatArray) -> dict[str, FloatArray]:
         if meth == "closed-form":
@@ -479,8 +479,8 @@ def inference_optimal(fit_or_law: Any, n_params_ref: ArrayLike, inference_tokens
         raise DataError(format_message("Arguments n_params_ref and inference_tokens", f"of {where}", "broadcastable",
                                        f"lengths {Nr.size} and {Di.size}")) from exc
     check_method(method, where)
-    law = _require_nd_law(src, where)
-    meth = _choose_method(src, fm, method, where)
+    law = require_nd_law(src, where)
+    meth = choose_method(src, fm, method, where)
     B = Nr.size
 
     def run(theta: FloatArray) -> dict[str, FloatArray]:

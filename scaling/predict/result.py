@@ -87,7 +87,7 @@ class Allocation:
     def build(cls, *, query: str, source: str, method: str, flops_model: str, scalar: bool,
               values: Mapping[str, Any], intervals: Mapping[str, tuple[Any, Any]] | None = None,
               level: float | None = None, n_samples: int | None = None,
-              notes: Sequence[str] = ()) -> "Allocation":
+              notes: Sequence[str] = ()) -> Allocation:
         """Assemble an allocation from value arrays and ``{name: (lower, upper)}`` intervals."""
         data: dict[str, FloatArray] = {}
         order: list[str] = []

@@ -1,4 +1,4 @@
-"""Vectorised one-dimensional minimisation and root finding, and row-wise law evaluation (private).
+"""Vectorised one-dimensional minimisation and root finding, and row-wise law evaluation.
 
 Everything works on arrays of shape ``(S, B)`` — S parameter rows (a point estimate or bootstrap
 samples) times B queries (budgets, sizes) — with no Python loop over either axis:
@@ -18,12 +18,13 @@ samples) times B queries (budgets, sizes) — with no Python loop over either ax
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..laws.base import Law
+if TYPE_CHECKING:  # laws import this module; it needs a Law only for annotations
+    from .laws.base import Law
 
 FloatArray = NDArray[np.float64]
 
