@@ -277,6 +277,13 @@ class _AllocationFits:
     """Power laws N_opt(C) = k_N C^a and D_opt(C) = k_D C^b shared by the Approach 1 and 2 results."""
 
     __slots__ = ()
+    # provided by the dataclass subclasses
+    a: float
+    b: float
+    coef_n: float
+    coef_d: float
+    n_fit: PowerLawFit
+    d_fit: PowerLawFit
 
     def n_opt(self, flops: ArrayLike) -> FloatArray:
         """:math:`N_{opt}(C) = k_N C^a` (parameters)."""

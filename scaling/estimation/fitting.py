@@ -144,13 +144,13 @@ def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
 
     For each variable of the law, rows sharing the values of the law's other variables form a curve;
     each curve with at least 5 distinct values is searched for an interior bump
-    (:func:`scaling.doubledescent.find_peak`) standing at least 3 noise units above its base. The noise
+    (:func:`scaling.diagnostics.find_peak`) standing at least 3 noise units above its base. The noise
     is the curve's own scatter about its best monotone (isotonic, decreasing) fit in log loss — 1.4826
     MAD of those residuals, which a single bump barely moves — and at least 0.5 % (seed-to-seed spread).
     """
     from scipy.optimize import isotonic_regression
 
-    from ..doubledescent import find_peak
+    from ..diagnostics import find_peak
 
     found: list[str] = []
     for v in law.variables:
@@ -223,16 +223,6 @@ def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.Da
     except np.linalg.LinAlgError:
         out.append((IdentifiabilityWarning, "The residual Jacobian at the optimum is singular or not finite: some "
                     "parameters do not affect the predictions at all."))
-    return out
-    try:
-        H = objective_hessian(problem.objective, x, problem.weights)
-        ev = np.linalg.eigvalsh(H)
-        if not np.all(np.isfinite(ev)) or ev.min() <= 1e-10 * max(ev.max(), 1e-300):
-            out.append((IdentifiabilityWarning, "The Hessian of the objective at the optimum is singular or not "
-                        f"positive definite (eigenvalues {ev.min():.3g} … {ev.max():.3g}): some parameter "
-                        "combinations are not determined by the data; do not trust their standard errors."))
-    except np.linalg.LinAlgError:
-        out.append((IdentifiabilityWarning, "The Hessian at the optimum could not be evaluated."))
     return out
 
 def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, delta: float | None = None,

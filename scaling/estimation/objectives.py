@@ -20,7 +20,7 @@ Huber_delta(r) = r^2/2 for |r| <= delta, delta (|r| - delta/2) otherwise.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -57,6 +57,8 @@ class Objective:
     delta: float
     X: dict[str, FloatArray]
     y: FloatArray  # observed loss (n,)
+    _logy: FloatArray = field(init=False, repr=False, compare=False)
+    _logZ: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:

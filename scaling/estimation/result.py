@@ -111,6 +111,21 @@ class FitResult:
 
     __slots__ = ("_law", "_params", "_objective", "_loss", "_delta", "_nuisance", "_data", "_excluded", "_starts",
                  "_flags", "_provenance", "_cov", "_samples", "_uncertainty", "_spec")
+    _law: Law
+    _params: pd.Series
+    _objective: float
+    _loss: str
+    _delta: float
+    _nuisance: dict[str, float]
+    _data: pd.DataFrame
+    _excluded: pd.DataFrame
+    _starts: pd.DataFrame | None
+    _flags: tuple[str, ...]
+    _provenance: dict[str, Any]
+    _cov: pd.DataFrame | None
+    _samples: pd.DataFrame | None
+    _uncertainty: dict[str, Any] | None
+    _spec: FitSpec
 
     def __init__(self, *, law: Law, params: pd.Series, objective: float, loss: str, delta: float,
                  nuisance: Mapping[str, float] | None, data: pd.DataFrame, excluded: pd.DataFrame | None,

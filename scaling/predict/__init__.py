@@ -21,7 +21,7 @@ from .flops import (SIX_ND, ArchitectureFlops, CustomFlops, FlopsModel, LinearFl
                     total_params)
 from .planning import (GOPHER_FLOPS, HOFFMANN_TABLE3_SIZES, allocation_table, compute_for_loss, inference_optimal,
                        optimal_for_params, optimal_for_tokens, predict_loss)
-from .published import (Citation, Conventions, PublishedLaw, deepseek_hyperparameters, get_published,
+from .published import (Citation, PublishedConventions, PublishedLaw, deepseek_hyperparameters, get_published,
                         kaplan_alpha_c_min, kaplan_critical_batch_ratio, kaplan_overfit_law, kaplan_overfit_threshold,
                         list_published, list_published_tables, published_checks, published_table)
 from .result import Allocation
@@ -35,7 +35,7 @@ __all__ = [
     "hoffmann_forward_flops", "hoffmann_flops_per_token", "hoffmann_params", "deepseek_flops_per_token",
     "deepseek_6n1", "deepseek_6n2", "kaplan_nonembedding_params", "kaplan_forward_flops_per_token",
     "nonembedding_params", "total_params", "pearce_song_total", "pearce_song_nonembedding",
-    "AllocationLaw", "PowerLaw", "PublishedLaw", "Citation", "Conventions", "get_published", "list_published",
+    "AllocationLaw", "PowerLaw", "PublishedLaw", "Citation", "PublishedConventions", "get_published", "list_published",
     "published_checks", "published_table", "list_published_tables", "kaplan_alpha_c_min", "kaplan_overfit_law",
     "kaplan_overfit_threshold", "kaplan_critical_batch_ratio", "deepseek_hyperparameters",
 ]

@@ -52,7 +52,7 @@ from .allocation_law import AllocationLaw, PowerLaw
 from .flops import FlopsModel, LinearFlops
 
 __all__ = [
-    "PublishedLaw", "Citation", "Conventions", "get_published", "list_published", "published_checks",
+    "PublishedLaw", "Citation", "PublishedConventions", "get_published", "list_published", "published_checks",
     "published_table", "list_published_tables", "kaplan_alpha_c_min", "kaplan_overfit_threshold",
     "kaplan_overfit_law", "kaplan_critical_batch_ratio", "deepseek_hyperparameters",
 ]
@@ -80,7 +80,7 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
-class Conventions:
+class PublishedConventions:
     """What ``N``, ``C`` and the loss mean for a published law."""
 
     n_params: str
@@ -106,7 +106,7 @@ class PublishedLaw:
     flops_model : FlopsModel
         The paper's compute rule (``C = 6ND``; for Kaplan with non-embedding ``N``).
     citation : Citation
-    conventions : Conventions
+    conventions : PublishedConventions
     provenance : str
         ``P`` paper, ``C`` authors' code, ``R`` recomputed, ``S`` secondary source.
     constants : mapping
@@ -121,7 +121,7 @@ class PublishedLaw:
     allocation: AllocationLaw | None
     flops_model: FlopsModel
     citation: Citation
-    conventions: Conventions
+    conventions: PublishedConventions
     provenance: str
     constants: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -263,7 +263,7 @@ def _entry(raw: Mapping[str, Any]) -> PublishedLaw:
     return PublishedLaw(name=raw["name"], title=raw["title"], law_name=law_name, param_items=items, allocation=alloc,
                         flops_model=fm,
                         citation=Citation(c["authors"], int(c["year"]), c["title"], str(c["arxiv"]), c["where"]),
-                        conventions=Conventions(cv["n_params"], cv["flops"], cv["loss"]),
+                        conventions=PublishedConventions(cv["n_params"], cv["flops"], cv["loss"]),
                         provenance=str(raw.get("provenance", "U")),
                         constants=MappingProxyType(dict(raw.get("constants") or {})),
                         notes=tuple(raw.get("notes") or ()))
