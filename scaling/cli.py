@@ -344,7 +344,7 @@ def _chinchilla_extras(res: Any, level: float) -> list[str]:
         da = derived(res, "a", level=level)
         line += f"  {level:.0%} interval [{da['lower'].iloc[0]:.4f}, {da['upper'].iloc[0]:.4f}]"
     lines = [f"Compute-optimal allocation implied by the fit ({res.conventions.flops_label}):", line]
-    alloc = compute_optimal(res, [1e21, 1e23, 1e25], level=level)
+    alloc = compute_optimal(res, _default_budgets(res)[::2], level=level)  # budgets spanning the runs
     f = alloc.to_frame()
     for _, r in f.iterrows():
         s = f"  C = {format_number(r['flops'])}: N_opt = {format_number(r['n_params'])}"

@@ -36,7 +36,8 @@ log = logging.getLogger("scaling")
 #: The parameters that generated ``demo_runs.csv`` (Epoch AI's refit, Besiroglu et al. 2024).
 DEMO_TRUTH: dict[str, float] = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 #: Budgets (FLOPs) of the demo's compute-optimal plan.
-DEMO_BUDGETS: tuple[float, ...] = (1e21, 1e22, 1e23, 1e24)
+#: budgets of the demo's plan: up to 10x the largest run (3e21 FLOPs), the extrapolation guard's limit
+DEMO_BUDGETS: tuple[float, ...] = (1e20, 1e21, 1e22, 3e22)
 
 _NOTE_SYNTHETIC = ("synthetic isoFLOP sweep generated from Epoch AI's refit of the Chinchilla law with 1 % "
                    "log-normal noise (scripts/make_demo_data.py)")

@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import DataError, format_message
+from .errors import DataError, ExtrapolationWarning, format_message
 from .units import FLOPS_PER_PARAM_TOKEN, PF_DAY
 
 __all__ = [
@@ -700,7 +701,11 @@ def _compute_optimal(model: Any, C: NDArray[np.float64], level: float | None) ->
         from .predict import get_published
 
         model = get_published(model.split(":", 1)[1] if model.startswith("published:") else model, warn=False)
-    alloc = compute_optimal(model, flops=C, level=0.95 if level is None else level)
+    with warnings.catch_warnings():
+        # a figure draws the law across a range by design (the data are shown); the extrapolation guard is
+        # for planning questions (compute_optimal, predict), which warn there
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        alloc = compute_optimal(model, flops=C, level=0.95 if level is None else level)
     return alloc.to_frame()
 
 

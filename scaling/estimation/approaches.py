@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from scipy.interpolate import Akima1DInterpolator
 
+from ..predict.allocation_law import PowerLaw
 from .fitting import as_table
 from ..errors import DataError, format_message
 from ..units import FLOPS_PER_PARAM_TOKEN
@@ -105,8 +106,11 @@ def _positive_array(name: str, values: ArrayLike, where: str) -> FloatArray:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PowerLawFit:
+class PowerLawFit(PowerLaw):
     r"""A power law :math:`y = k\,x^{e}` fitted by (weighted) least squares of :math:`\log y` on :math:`\log x`.
+
+    It *is* the package's :class:`~scaling.predict.PowerLaw` (callable, ``inverse``, ``describe``), with
+    the statistics of its fit attached, so a fitted allocation plans wherever a published one does.
 
     Attributes
     ----------
@@ -126,8 +130,6 @@ class PowerLawFit:
     weighted : bool
     """
 
-    exponent: float
-    coefficient: float
     se_exponent: float | None
     se_log_coefficient: float | None
     ci_exponent: tuple[float, float] | None
@@ -135,6 +137,9 @@ class PowerLawFit:
     r2: float
     n_points: int
     weighted: bool
+
+    def __post_init__(self) -> None:  # fitted values are finite by construction (fit_power_law checks its data)
+        pass
 
     def predict(self, x: ArrayLike) -> FloatArray:
         """:math:`k\\,x^e` at ``x``."""
@@ -296,12 +301,11 @@ class _AllocationFits:
     def to_allocation_law(self) -> Any:
         """This result as an :class:`~scaling.predict.AllocationLaw` (``N_opt = k_N C^a``, with the fitted
         ``D_opt = k_D C^b`` as a companion), so ``compute_optimal(result, flops=...)`` plans with it."""
-        from ..predict.allocation_law import AllocationLaw, PowerLaw
+        from ..predict.allocation_law import AllocationLaw
 
         kind = type(self).__name__.replace("Result", "")
         return AllocationLaw(name=f"{kind} fit (N_opt = {self.coef_n:.4g} C^{self.a:.4f})", quantity="n_params",
-                             law=PowerLaw(coefficient=float(self.coef_n), exponent=float(self.a)),
-                             companions={"n_tokens": PowerLaw(coefficient=float(self.coef_d), exponent=float(self.b))},
+                             law=self.n_fit, companions={"n_tokens": self.d_fit},
                              notes=(f"{kind}: D_opt = C/(6 N_opt); the separately fitted D_opt = k_D C^b is "
                                     "a companion law", "intervals of the exponents: result.ci_a, result.ci_b"))
 

@@ -105,7 +105,9 @@ def centring(objective: Objective) -> tuple[FloatArray, FloatArray, FloatArray, 
     Tl = law.free_preconditioner(objective.X)
     T[: Tl.shape[0], : Tl.shape[1]] = Tl
     bounded = np.isfinite(lo) | np.isfinite(hi)
-    mixed = (np.abs(T - np.eye(k)) > 0).any(axis=0) | (np.abs(T - np.eye(k)) > 0).any(axis=1)
+    # w = T v: a coordinate whose row of T is a unit row (an exponent) is the same in v and w, so its bounds
+    # carry over; a coordinate mixed with others (a centred intercept) must be unbounded
+    mixed = (np.abs(T - np.eye(k)) > 0).any(axis=1)
     if (bounded & mixed).any():
         T = np.eye(k)
     return T, np.linalg.inv(T), np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)

@@ -172,6 +172,29 @@ def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
                              f"(+{pk.prominence:.3g} above the dip before it, {pk.prominence_z:.1f} noise units)")
     return found
 
+def _collinear_nd(law: Law, data: pd.DataFrame) -> str | None:
+    """N and D that move together cannot separate A/N^alpha from B/D^beta (Chinchilla-type laws)."""
+    if not {"n_params", "n_tokens"} <= set(law.variables) or len(data) < 3:
+        return None
+    lN = np.log(data["n_params"].to_numpy(dtype=float))
+    lD = np.log(data["n_tokens"].to_numpy(dtype=float))
+    if np.ptp(lN) == 0 or np.ptp(lD) == 0:
+        return None  # one variable constant: the distinct-values check says so
+    ratio = lD - lN
+    corr = float(np.corrcoef(lN, lD)[0, 1])
+    same_ratio = np.ptp(ratio) <= np.log(1.05)
+    if not (same_ratio or abs(corr) > 0.99):
+        return None
+    what = (f"every run has the same tokens per parameter (D/N = {float(np.exp(np.median(ratio))):.3g})" if same_ratio
+            else f"log N and log D are almost collinear (correlation {corr:.4f})")
+    free = set(law.free_names)
+    hint = "tie the exponents (tied={'beta': 'alpha'}), fix E (fixed={'E': ...}), or add runs off the line"
+    if not ({"alpha", "beta"} <= free or {"alpha", "beta"} <= {n.replace("log_", "") for n in free}):
+        hint = "fix E (fixed={'E': ...}) or add runs off the line"
+    return (f"{what}: the N and D terms of the law cannot be told apart, so the exponents, N_opt and D_opt are "
+            f"not determined by these data. Fix: {hint}.")
+
+
 def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.DataFrame) -> list[tuple[type, str]]:
     law = problem.law
     out: list[tuple[type, str]] = []
@@ -191,6 +214,13 @@ def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.Da
     if problem.n_points < n_free:
         out.append((IdentifiabilityWarning, f"{problem.n_points} points for {n_free} free parameters: the fit is "
                     "underdetermined. Add runs, or fix/tie parameters."))
+    elif problem.n_points == n_free:
+        out.append((IdentifiabilityWarning, f"{problem.n_points} points for {n_free} free parameters: the law can "
+                    "pass through every point, so the fit has no residual to judge it by and no spread to estimate "
+                    "uncertainty from. Add runs, or fix/tie parameters."))
+    collinear = _collinear_nd(law, data)
+    if collinear:
+        out.append((IdentifiabilityWarning, collinear))
     lo, hi = law.bounds()
     for i, p in enumerate(law.param_names):
         for b, side in ((lo[i], "lower"), (hi[i], "upper")):

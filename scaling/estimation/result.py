@@ -22,6 +22,7 @@ from .._serialize import frame_from_json as _frame_from_json
 from .._serialize import frame_to_json as _frame_to_json
 from .._serialize import jsonable as _jsonable
 from ..conventions import Conventions
+from ..extrapolation import check_extrapolation
 from ..laws.base import Law
 from .spec import FitSpec
 
@@ -211,6 +212,9 @@ class FitResult:
                 raise TypeError(f"predict got {n} twice")
             variables[n] = a
         point = self._law.predict(self._params, **variables)
+        if "n_params" in variables and "n_tokens" in variables:
+            check_extrapolation(self, n_params=variables["n_params"], n_tokens=variables["n_tokens"],
+                                where="FitResult.predict()")
         if level is None:
             return point
         draws = self._param_draws()

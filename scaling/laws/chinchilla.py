@@ -69,6 +69,23 @@ class Chinchilla(Law):
 
     log_linear_pairs = ((1, 3, "n_params"), (2, 4, "n_tokens"))
 
+    def __init__(self, negative_exponents: bool = False) -> None:
+        if not isinstance(negative_exponents, bool):
+            raise DataError(format_message("Option negative_exponents", "of law 'chinchilla'", "True or False",
+                                           repr(negative_exponents)))
+        self.negative_exponents = negative_exponents
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"negative_exponents": True} if self.negative_exponents else {}
+
+    def bounds(self) -> tuple[FloatArray, FloatArray]:
+        """``alpha, beta >= 0``: a falling loss (a negative exponent is not a scaling law; allow it with
+        ``get_law("chinchilla", negative_exponents=True)``). E, A, B > 0 through their log coordinates."""
+        lo = np.array([0.0, 0.0, 0.0, 0.0, 0.0]) if not self.negative_exponents else np.array(
+            [0.0, 0.0, 0.0, -np.inf, -np.inf])
+        return lo, np.full(5, np.inf)
+
     @property
     def internal_names(self) -> tuple[str, ...]:
         return ("e", "a", "b", "alpha", "beta")

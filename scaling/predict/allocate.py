@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import BoundaryWarning, DataError, format_message
+from ..extrapolation import check_extrapolation
 from ..laws.base import Law
 from ..laws.chinchilla import allocation_constants
 from ..laws.optimum import DEFAULT_RATIO_BOUNDS
@@ -209,7 +210,10 @@ def compute_optimal(fit_or_law: Any, flops: ArrayLike, *, level: float = 0.95,
 
     law = require_nd_law(src, where)
     meth = choose_method(src, fm, method, where)
-    return _solve(src, law, C, scalar, fm, meth, bounds, level, notes, extra={}, query="compute-optimal")
+    alloc = _solve(src, law, C, scalar, fm, meth, bounds, level, notes, extra={}, query="compute-optimal")
+    warned = check_extrapolation(fit_or_law, flops=C, n_params=alloc.n_params, n_tokens=alloc.n_tokens,
+                                 where=f"compute_optimal() at {len(C)} budget{'s' if len(C) > 1 else ''}")
+    return alloc if warned is None else alloc.with_note(f"extrapolation: {warned}")
 
 
 def _solve(src: Source, law: Law, C: FloatArray, scalar: bool, fm: FlopsModel, meth: str,

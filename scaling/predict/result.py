@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +107,10 @@ class Allocation:
         return cls(query=query, source=source, method=method, flops_model=flops_model,
                    level=None if not intervals else level, n_samples=n_samples,
                    notes=tuple(dict.fromkeys(notes)), scalar=bool(scalar), _data=data, _order=tuple(order))
+
+    def with_note(self, note: str) -> Allocation:
+        """The same allocation with one more note (a new object; allocations are immutable)."""
+        return dataclasses.replace(self, notes=tuple(dict.fromkeys(self.notes + (note,))))
 
     # ------------------------------------------------------------------ access
     def _out(self, a: FloatArray) -> Any:
