@@ -13,7 +13,7 @@ from .estimation.uncertainty import MCMC, Bootstrap, derived
 from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
                       inference_optimal, list_published, predict_loss)
-from .table import RunTable, read_table
+from .data import RunTable, read_table
 
 #: submodules reached as attributes on first use (``sc.plot`` imports matplotlib only then)
 _LAZY = ("plot", "reproduce", "doubledescent", "demo", "cli")

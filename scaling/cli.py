@@ -180,7 +180,7 @@ def _load_source(args: argparse.Namespace) -> Any:
         options = _parse_pairs(args.dataset_option, "--dataset-option")
         table = load_dataset(name, **options) if options else load_dataset(name)
     else:
-        from .table import read_table
+        from .data import read_table
 
         path = Path(src)
         if not path.exists():

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaling.errors import DataError
-from scaling.table import RunTable, read_table
+from scaling import RunTable, read_table
 
 SIZES = (1e8, 4e8)
 LRS = (1e-3, 3e-3)

@@ -1,4 +1,4 @@
-"""Tests of scaling.table: read_table and RunTable (reading, parsing, derivation, validation, immutability)."""
+"""Tests of scaling.data: read_table and RunTable (reading, parsing, derivation, validation, immutability)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scaling.errors import DataError
-from scaling.table import COLUMN_ALIASES, RunTable, read_table
+from scaling import RunTable, read_table
+from scaling.data import COLUMN_ALIASES
 from scaling.units import format_count, from_nats, parse_count
 
 EPOCH_FILE = "epoch_chinchilla/data/svg_extracted_data.csv"
@@ -638,3 +639,16 @@ def test_reading_1e5_rows_is_fast(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert len(t) == n
     assert elapsed < 1.0, f"reading 1e5 rows took {elapsed:.2f} s"
+
+
+def test_meta_mirrors_the_typed_conventions() -> None:
+    """The table's meta keys for k, the N convention and the loss unit are written from its Conventions."""
+    t = read_table({"n_params": [1e8, 2e8], "n_tokens": [1e9, 2e9], "loss": [3.0, 2.9]}, flops_per_token=8,
+                   n_params_convention="non-embedding", loss_unit="bits")
+    c = t.conventions
+    assert (c.flops_per_token, c.n_params, c.loss_unit) == (8.0, "non-embedding", "bits")
+    assert (t.meta["flops_per_token"], t.meta["n_params_convention"], t.meta["loss_unit"]) == (8.0, "non-embedding",
+                                                                                                "bits")
+    np.testing.assert_allclose(t.flops, c.flops(t.n_params, t.n_tokens))
+    f = t.filter(t.loss < 2.5, reason="x")  # operations keep the conventions
+    assert f.conventions == c and f.meta["flops_per_token"] == 8.0

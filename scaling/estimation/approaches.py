@@ -80,7 +80,7 @@ def _check_choice(name: str, value: object, choices: tuple[Any, ...], where: str
 
 
 def _as_table(table: Any, where: str) -> Any:
-    from ..table import RunTable, read_table
+    from ..data import RunTable, read_table
 
     if isinstance(table, RunTable):
         return table

@@ -27,7 +27,7 @@ log = logging.getLogger("scaling")
 
 def _as_table(table: Any) -> Any:
     if isinstance(table, pd.DataFrame):
-        from ..table import read_table
+        from ..data import read_table
 
         return read_table(table)
     if not hasattr(table, "to_frame"):

@@ -21,7 +21,7 @@ from .. import plot
 from ..doubledescent import excess_risk_asymptotic, excess_risk_finite, find_peak, simulate_min_norm
 from ..laws import get_law
 from ..laws.bnsl import BNSL_FIG1
-from ..table import read_table
+from ..data import read_table
 from . import Options
 from ._report import Check, Report
 

@@ -1,4 +1,4 @@
-"""Validation helpers shared by :mod:`scaling.table` (private).
+"""Validation helpers of :mod:`scaling.data` (column names, parsing, value checks).
 
 Column names, aliases, vectorized parsing of counts and numbers, option checks, and the
 :class:`~scaling.errors.DataError` messages about bad values. Row numbers in every message are the
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from .errors import DataError, format_message, format_rows
-from .units import parse_count
+from ..errors import DataError, format_message, format_rows
+from ..units import parse_count
 
 __all__: list[str] = []
 
@@ -196,7 +196,8 @@ def parse_numbers(series: pd.Series) -> tuple[NDArray[np.float64], NDArray[np.bo
     if retry.sum() > 64 and (pd.api.types.is_string_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype)):
         # many suffixed counts ("70M", "1.4B"): one vectorized regex pass instead of a Python loop
         sub = series[retry]
-        text = sub.where(sub.map(type, na_action="ignore") == str).astype(object)
+        is_str = np.fromiter((isinstance(v, str) for v in sub.array), dtype=bool, count=len(sub))
+        text = sub.where(is_str).astype(object)
         strings = pd.Series(text, dtype=_STRING_DTYPE).str.strip()
         factor = strings.str[-1].map(_SUFFIX_FACTOR).to_numpy(dtype=np.float64, na_value=np.nan)
         number = pd.to_numeric(strings.str[:-1], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)

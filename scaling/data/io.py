@@ -1,0 +1,543 @@
+"""Reading a table of runs: :func:`read_table`.
+
+All unit handling and validation happen once, here: downstream code (laws, fitting, planning, plots)
+can assume every row has positive, finite ``n_params`` (N, parameters), ``n_tokens`` (D, training
+tokens), ``flops`` (C, training FLOPs) and ``loss`` (cross-entropy in nats per token).
+
+Conventions
+-----------
+* **Row numbers** in messages and in :attr:`RunTable.excluded` are the 0-based positions of the data
+  rows in the input (row 0 is the first row after a file's header, i.e. line 2 of a CSV file).
+* **Nothing is dropped silently**: every row removed at read time (invalid values with
+  ``on_invalid="exclude"``, exact or combined duplicates) or by a later operation (``filter``,
+  ``final``, ``best_of``, ...) is listed in :attr:`RunTable.excluded` with its row number and reason.
+* **FLOPs per token**: the missing one of (N, D, C) is derived from ``C = k·N·D`` with
+  ``k = flops_per_token`` (default 6: 2 forward + 4 backward FLOPs per parameter and token,
+  Kaplan et al. 2020 §2.1; Hoffmann et al. 2022 App. F), and the table records which column was derived.
+* **Loss units** are never guessed: bits (× ln 2) and perplexity (natural log) are converted to nats
+  only when ``loss_unit`` says so.
+
+The raw sources (files, frames, records) are read by :mod:`scaling.data.formats`; read_table then
+runs its steps in order: check the options, resolve the columns, parse and check the values, derive the
+missing one of N, D, C, assemble the frame, exclude invalid rows, handle duplicates, record the meta.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..errors import DataError, format_message
+from ..units import FLOPS_PER_PARAM_TOKEN, to_nats
+from . import curves as C
+from . import validate as V
+from .excluded import concat_excluded, empty_excluded, excluded_frame, ordered_columns
+from .formats import FORMATS, load_source
+from .table import RunTable
+
+__all__ = ["read_table", "CANONICAL_COLUMNS", "OPTIONAL_COLUMNS", "COLUMN_ALIASES"]
+
+log = logging.getLogger("scaling")
+
+CANONICAL_COLUMNS: tuple[str, ...] = V.CORE
+"""``('n_params', 'n_tokens', 'flops', 'loss')``: the columns every :class:`RunTable` has."""
+
+OPTIONAL_COLUMNS: tuple[str, ...] = V.OPTIONAL
+"""``('run', 'step', 'group', 'n_params_nonembedding', 'n_unique_tokens', 'seed', 'lr')``."""
+
+COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = types.MappingProxyType(dict(V.ALIASES))
+"""Source column names recognised for each canonical column (case/space/underscore-insensitive)."""
+
+LossUnitOption = Literal["nats", "bits", "perplexity"]
+DuplicatesOption = Literal["raise", "mean", "median", "min", "first", "keep"]
+OnInvalidOption = Literal["raise", "exclude"]
+ConventionOption = Literal["total", "non-embedding"]
+FormatOption = Literal["csv", "tsv", "json", "jsonl", "parquet", "excel"]
+
+_LOSS_UNITS = ("nats", "bits", "perplexity")
+_DUPLICATES = ("raise", "mean", "median", "min", "first", "keep")
+_ON_INVALID = ("raise", "exclude")
+_CONVENTIONS = ("total", "non-embedding")
+_TRIPLE = ("n_params", "n_tokens", "flops")
+_DISTINGUISHING = ("group", "run", "seed", "lr", "step", "n_unique_tokens")
+
+#: meta keys set by read_table / RunTable operations (a user ``meta`` may not override them)
+_RESERVED_META = ("name", "flops_per_token", "derived", "derivation", "loss_unit", "n_params_convention",
+                  "columns", "scale", "duplicates", "on_invalid", "id_columns", "ignored_columns",
+                  "operations", "best_of", "smoothing")
+
+_INVALID_HINT = ("Fix or remove these rows, or pass on_invalid='exclude' to exclude them "
+                 "(they are then listed in table.excluded).")
+
+
+def read_table(
+    source: str | os.PathLike[str] | pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]] | Any,
+    columns: Mapping[str, str | None] | None = None,
+    *,
+    loss_unit: LossUnitOption = "nats",
+    flops_per_token: float = FLOPS_PER_PARAM_TOKEN,
+    n_params_convention: ConventionOption | None = None,
+    name: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+    format: FormatOption | None = None,  # noqa: A002 - the natural name, as in pandas
+    scale: Mapping[str, float] | None = None,
+    duplicates: DuplicatesOption = "raise",
+    id_columns: Sequence[str] = (),
+    on_invalid: OnInvalidOption = "raise",
+) -> RunTable:
+    """Read a table of training runs into a validated, immutable :class:`RunTable`.
+
+    Parameters
+    ----------
+    source : path, DataFrame, dict of columns, list of records, or file-like
+        A CSV, TSV, JSON (records, columns, split or table orientation), JSONL, Parquet (needs pyarrow)
+        or Excel (needs openpyxl) file, chosen by suffix (``.gz``/``.bz2``/``.xz`` compression allowed)
+        or by ``format``; or a pandas DataFrame (never modified; a *named* index becomes columns);
+        or a dict of columns / a list of row dicts; or an open text file (``format`` required).
+    columns : mapping, optional
+        Canonical name -> your column name, e.g. ``{"n_params": "Model Size", "flops": "Training FLOP"}``.
+        ``None`` as a value means "no such column" (e.g. ``{"flops": None}`` ignores a wrong flops column
+        and derives it). Unmapped canonical columns are found by alias, case/space/underscore-insensitively
+        (see :data:`COLUMN_ALIASES`: ``params``, ``N``, ``model_size`` -> n_params; ``tokens``, ``D``,
+        ``data`` -> n_tokens; ``compute``, ``C``, ``training_flop`` -> flops; ``val_loss``, ``L`` -> loss;
+        ...). Other source columns are kept after the canonical ones.
+    loss_unit : {'nats', 'bits', 'perplexity'}
+        The unit of the loss column; bits are multiplied by ln 2, perplexity is log'ed. Never guessed.
+    flops_per_token : float
+        ``k`` in ``C = k·N·D`` (default 6), used to derive the missing one of n_params, n_tokens, flops.
+    n_params_convention : {'total', 'non-embedding'}, optional
+        Whether n_params counts embedding parameters (recorded; ``None`` = unknown).
+    name : str, optional
+        A short name for the table (default: the file's stem).
+    meta : mapping, optional
+        Extra provenance stored in ``table.meta`` (may set ``source``, e.g. a URL; may not contradict the
+        keys read_table sets).
+    sep : str, optional
+        Delimiter of a text file (default ``','`` for CSV and ``'\\t'`` for TSV).
+    sheet : str or int, optional
+        Excel sheet (default the first).
+    format : {'csv', 'tsv', 'json', 'jsonl', 'parquet', 'excel'}, optional
+        Overrides the suffix.
+    scale : mapping, optional
+        Multiply columns after parsing, e.g. ``{"n_tokens": 1e9}`` for a column of billions of tokens.
+    duplicates : {'raise', 'mean', 'median', 'min', 'first', 'keep'}
+        Rows with the same n_params and n_tokens (and group, run, seed, lr, step, n_unique_tokens and
+        ``id_columns``, where present). ``'raise'`` (default): an error if their losses differ; exact
+        duplicates (same loss) are dropped and listed in ``excluded`` as "exact duplicate". ``'mean'`` /
+        ``'median'`` keep the first row with the mean / median loss, ``'min'`` the lowest-loss row,
+        ``'first'`` the first row; ``'keep'`` keeps them all.
+    id_columns : sequence of str
+        Further (non-canonical) columns that tell runs apart, e.g. ``("dataset",)``.
+    on_invalid : {'raise', 'exclude'}
+        What to do with rows holding non-numeric, missing, non-finite or non-positive values:
+        raise a :class:`~scaling.errors.DataError` (default), or exclude them (listed in ``excluded``).
+
+    Returns
+    -------
+    RunTable
+
+    Raises
+    ------
+    DataError
+        A missing or ambiguous column, bad values (naming the column, the 0-based rows, the values and a
+        fix), conflicting duplicates, an empty table, an unknown option value, an unreadable file.
+    FileNotFoundError
+        ``source`` is a path that does not exist.
+
+    Examples
+    --------
+    >>> import os
+    >>> path = os.path.join(os.environ.get("SCALING_DATA_DIR", "."), "epoch_chinchilla/data/svg_extracted_data.csv")
+    >>> t = read_table(path, columns={"n_params": "Model Size", "flops": "Training FLOP"},
+    ...                name="epoch_chinchilla")  # doctest: +SKIP
+    >>> t  # doctest: +SKIP
+    <RunTable 'epoch_chinchilla': 245 runs, 142 distinct N, n_tokens derived as flops/(6·n_params), loss in nats>
+    """
+    opts = _check_options(columns, loss_unit, flops_per_token, n_params_convention, name, meta, format,
+                          scale, duplicates, id_columns, on_invalid)
+    if isinstance(source, RunTable):
+        return _from_runtable(source, columns, loss_unit, opts.k, n_params_convention, name, meta, sep, sheet,
+                              format, scale, duplicates, opts.id_cols, on_invalid)
+
+    raw, label, source_text, default_name = load_source(source, format, sep, sheet)
+    name = default_name if name is None else name
+    where = f"of {name!r}" if name and label.startswith("the ") else f"of {label}"
+
+    mapping, _ = _resolve_columns(list(raw.columns), columns, where)
+    _check_required_columns(raw, mapping, opts, where)
+    parsed = _parse_values(raw, mapping, opts, where)
+    derived, derivation = _derive_missing(parsed, opts, where)
+    parsed.values["loss"] = to_nats(parsed.values["loss"], opts.loss_unit)  # type: ignore[arg-type]
+    full, ignored = _assemble(raw, mapping, parsed.values)
+    frame, rows, excluded = _exclude_invalid(full, raw, mapping, parsed, where)
+    frame, rows, dup_excl = _handle_duplicates(frame, rows, opts.duplicates, opts.id_cols, where)
+    excluded = concat_excluded(excluded, dup_excl)
+
+    table_meta = _table_meta(opts, source_text, name, derived, derivation, mapping, ignored)
+    table = RunTable._create(frame, rows, table_meta, excluded)
+    log.debug("read_table: %r", table)
+    return table
+
+
+# ----------------------------------------------------------------------------------------------------
+# the steps of read_table
+
+
+@dataclass(frozen=True)
+class _Options:
+    """read_table's options after checking."""
+
+    loss_unit: str
+    k: float
+    n_params_convention: str | None
+    duplicates: str
+    on_invalid: str
+    id_cols: list[str]
+    scale: dict[str, float]
+    meta: Mapping[str, Any]
+
+
+def _check_options(columns: Any, loss_unit: Any, flops_per_token: Any, n_params_convention: Any, name: Any,
+                   meta: Any, fmt: Any, scale: Any, duplicates: Any, id_columns: Any, on_invalid: Any) -> _Options:
+    V.check_choice("loss_unit", loss_unit, _LOSS_UNITS, "Say which unit the loss column is in.")
+    k = V.check_positive_number("flops_per_token", flops_per_token,
+                                "Use the FLOPs per parameter per token of training, e.g. 6.")
+    if n_params_convention is not None:
+        V.check_choice("n_params_convention", n_params_convention, _CONVENTIONS,
+                       "Say whether n_params counts embedding parameters ('total') or not ('non-embedding'); "
+                       "None means unknown.")
+    V.check_choice("duplicates", duplicates, _DUPLICATES,
+                   "Use 'raise' to be told about conflicting duplicates, or say how to combine them.")
+    V.check_choice("on_invalid", on_invalid, _ON_INVALID)
+    if fmt is not None:
+        V.check_choice("format", fmt, FORMATS)
+    if name is not None and not isinstance(name, str):
+        raise DataError(format_message("Option name", "", "a string or None", repr(name)))
+    if meta is not None and not isinstance(meta, Mapping):
+        raise DataError(format_message("Option meta", "", "a mapping or None", repr(meta)))
+    if columns is not None and not isinstance(columns, Mapping):
+        raise DataError(format_message("Option columns", "", "a mapping {canonical name: your column name}",
+                                       repr(columns), "e.g. columns={'n_params': 'Model Size'}."))
+    if isinstance(id_columns, str):
+        id_columns = (id_columns,)
+    return _Options(loss_unit=loss_unit, k=k, n_params_convention=n_params_convention, duplicates=duplicates,
+                    on_invalid=on_invalid, id_cols=[str(c) for c in id_columns], scale=_check_scale(scale),
+                    meta=meta or {})
+
+
+def _check_required_columns(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options, where: str) -> None:
+    """A loss column, two of N, D, C, at least one row, and id_columns that exist."""
+    present = [c for c in _TRIPLE if c in mapping]
+    if "loss" not in mapping:
+        raise DataError(format_message(
+            "Column 'loss'", where, "present (accepted names, case/space/underscore-insensitive: "
+            f"{V.accepted_names('loss')})", f"columns {V.describe_columns(raw.columns)}",
+            "Name your loss column with columns={'loss': 'your column'}."))
+    if len(present) < 2:
+        missing = [c for c in _TRIPLE if c not in mapping]
+        accepted = "; ".join(f"{c}: {V.accepted_names(c)}" for c in missing)
+        got = ("only " + ", ".join(repr(c) for c in present) if present else "none of them")
+        raise DataError(format_message(
+            "Column " + " or ".join(repr(c) for c in missing), where,
+            f"present (at least two of 'n_params', 'n_tokens', 'flops' are needed; the third is derived from "
+            f"flops = {opts.k:g}·n_params·n_tokens)", f"{got} among columns {V.describe_columns(raw.columns)}",
+            f"Accepted names (case/space/underscore-insensitive) - {accepted}. Or map yours with "
+            f"columns={{'{missing[0]}': 'your column'}}."))
+    if len(raw) == 0:
+        raise DataError(format_message("The table", where, "non-empty (at least one run)", "0 rows",
+                                       "Check the file or DataFrame."))
+    for c in opts.id_cols:
+        if c in V.CORE or (c not in raw.columns and c not in mapping):
+            raise DataError(format_message(
+                f"Column {c!r}", f"(option id_columns) {where}", "a non-core column of the table",
+                f"columns {V.describe_columns(raw.columns)}", "Name columns that tell runs apart."))
+
+
+@dataclass
+class _Parsed:
+    """The numeric canonical columns as float64, the source values (for messages), and the invalid rows."""
+
+    values: dict[str, NDArray[np.float64]]
+    shown: dict[str, pd.Series | None]
+    invalid_reasons: dict[int, list[str]]
+    valid: NDArray[np.bool_]
+
+
+def _parse_values(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options, where: str) -> _Parsed:
+    """Parse every numeric canonical column, check its values, and apply ``scale``.
+
+    Raises on the first kind of bad value with ``on_invalid='raise'``; otherwise records a reason per row.
+    """
+    n = len(raw)
+    values: dict[str, NDArray[np.float64]] = {}
+    shown: dict[str, pd.Series | None] = {}
+    issues: list[V.Issue] = []
+    for canon in V.CANONICAL:
+        if canon not in mapping or canon in V.LABEL_COLUMNS:
+            continue
+        src = mapping[canon]
+        s = raw[src]
+        vals, bad = V.parse_numbers(s)
+        required = canon in V.CORE
+        if canon == "loss" and opts.loss_unit == "perplexity":
+            lower, strict, text = 1.0, True, "> 1 (a perplexity)"
+        elif canon == "step":
+            lower, strict, text = 0.0, False, ">= 0"
+        else:
+            lower, strict, text = 0.0, True, "> 0"
+        issues += V.check_values(canon, src, vals, bad, s, required=required, lower=lower, strict=strict,
+                                 constraint_text=text)
+        if canon in opts.scale:
+            vals = vals * opts.scale[canon]
+        values[canon] = vals
+        shown[canon] = s
+    invalid_reasons: dict[int, list[str]] = {}
+    if issues:
+        if opts.on_invalid == "raise":
+            raise DataError(issues[0].message(where, np.arange(n), _INVALID_HINT))
+        invalid_reasons = V.exclusion_reasons(issues, n, shown)
+    valid = np.ones(n, dtype=bool)
+    if invalid_reasons:
+        valid[list(invalid_reasons)] = False
+    return _Parsed(values, shown, invalid_reasons, valid)
+
+
+def _derive_missing(parsed: _Parsed, opts: _Options, where: str) -> tuple[str | None, str | None]:
+    """Derive the missing one of N, D, C from ``C = k·N·D`` (in place); check the derived values."""
+    values, k = parsed.values, opts.k
+    derived: str | None = None
+    derivation: str | None = None
+    with np.errstate(all="ignore"):
+        if "flops" not in values:
+            derived, derivation = "flops", f"flops = {k:g}·n_params·n_tokens"
+            values["flops"] = k * values["n_params"] * values["n_tokens"]
+        elif "n_tokens" not in values:
+            derived, derivation = "n_tokens", f"n_tokens = flops/({k:g}·n_params)"
+            values["n_tokens"] = values["flops"] / (k * values["n_params"])
+        elif "n_params" not in values:
+            derived, derivation = "n_params", f"n_params = flops/({k:g}·n_tokens)"
+            values["n_params"] = values["flops"] / (k * values["n_tokens"])
+    if derived is not None:
+        dv = values[derived]
+        bad_derived = parsed.valid & ~(np.isfinite(dv) & (dv > 0))
+        if bad_derived.any():
+            rows = np.flatnonzero(bad_derived)
+            issue = V.Issue(derived, None, f"finite and > 0 after derivation ({derivation})", "derived value "
+                            "not finite or not > 0", rows, tuple(dv[rows[:50]]))
+            if opts.on_invalid == "raise":
+                raise DataError(issue.message(where, np.arange(len(dv)), "Check the units of the given columns "
+                                              "(overflow or underflow) or " + _INVALID_HINT[0].lower()
+                                              + _INVALID_HINT[1:]))
+            for i in rows:
+                parsed.invalid_reasons.setdefault(int(i), []).append(issue.reason(dv[i]))
+            parsed.valid[rows] = False
+    return derived, derivation
+
+
+def _assemble(raw: pd.DataFrame, mapping: Mapping[str, str], values: Mapping[str, NDArray[np.float64]]
+              ) -> tuple[pd.DataFrame, list[str]]:
+    """The full frame (canonical columns, then the source's others) and the ignored canonical-named columns."""
+    data: dict[str, Any] = {}
+    for canon in V.CANONICAL:
+        if canon in values:
+            data[canon] = values[canon]
+        elif canon in mapping:  # run / group / seed: as given
+            data[canon] = raw[mapping[canon]]
+    used = set(mapping.values())
+    ignored = [c for c in raw.columns if c not in used and c in V.CANONICAL]
+    if ignored:
+        log.info("read_table: ignoring source column(s) %s (their canonical name is taken by another column "
+                 "or disabled with columns={...: None})", ignored)
+    for c in raw.columns:
+        if c not in used and c not in V.CANONICAL:
+            data[c] = raw[c]
+    return pd.DataFrame(data, index=pd.RangeIndex(len(raw))), ignored
+
+
+def _exclude_invalid(full: pd.DataFrame, raw: pd.DataFrame, mapping: Mapping[str, str], parsed: _Parsed,
+                     where: str) -> tuple[pd.DataFrame, NDArray[np.int64], pd.DataFrame]:
+    """The valid rows, their input row numbers, and the excluded frame of the invalid ones."""
+    n = len(full)
+    rows_all = np.arange(n, dtype=np.int64)
+    excluded = empty_excluded(ordered_columns(full.columns))
+    if parsed.invalid_reasons:
+        bad_rows = np.flatnonzero(~parsed.valid)
+        shown_frame = full.iloc[bad_rows].copy()
+        for canon, src in mapping.items():  # show what the source said, not the NaN it parsed to
+            if canon in parsed.values:
+                shown_frame[canon] = raw[src].iloc[bad_rows].to_numpy(copy=True)
+        reasons = np.array(["; ".join(parsed.invalid_reasons[int(i)]) for i in bad_rows], dtype=object)
+        excluded = concat_excluded(excluded, excluded_frame(shown_frame, rows_all[bad_rows], reasons))
+        log.info("read_table: excluded %d invalid rows of %d (on_invalid='exclude')", len(bad_rows), n)
+    frame = full[parsed.valid].reset_index(drop=True)
+    if len(frame) == 0:
+        raise DataError(format_message("The table", where, "non-empty after excluding invalid rows",
+                                       f"0 of {n} rows left", "Every row has an invalid value: see the "
+                                       "reasons with on_invalid='raise'."))
+    return frame, rows_all[parsed.valid], excluded
+
+
+def _table_meta(opts: _Options, source_text: str, name: str | None, derived: str | None,
+                derivation: str | None, mapping: Mapping[str, str], ignored: Sequence[str]) -> dict[str, Any]:
+    """The provenance mapping, with the caller's ``meta`` merged in (it may not contradict ours)."""
+    table_meta: dict[str, Any] = {
+        "source": source_text,
+        "name": name,
+        "flops_per_token": opts.k,
+        "derived": derived,
+        "derivation": derivation,
+        "loss_unit": opts.loss_unit,
+        "n_params_convention": opts.n_params_convention,
+        "columns": {c: mapping[c] for c in V.CANONICAL if c in mapping},
+        "scale": dict(opts.scale) or None,
+        "duplicates": opts.duplicates,
+        "on_invalid": opts.on_invalid,
+        "id_columns": tuple(opts.id_cols),
+        "ignored_columns": tuple(ignored),
+        "operations": (),
+        "best_of": None,
+        "smoothing": None,
+    }
+    for key, value in opts.meta.items():
+        key = str(key)
+        if key in _RESERVED_META and value != table_meta[key]:
+            raise DataError(format_message(
+                f"meta[{key!r}]", "", f"equal to what read_table records ({table_meta[key]!r})", repr(value),
+                f"Pass it as the keyword argument {key}=... instead." if key in (
+                    "name", "flops_per_token", "loss_unit", "n_params_convention", "duplicates", "on_invalid")
+                else "This key is set by read_table; use another key."))
+        table_meta[key] = copy.deepcopy(value)
+    return table_meta
+
+
+def _check_scale(scale: Mapping[str, float] | None) -> dict[str, float]:
+    if scale is None:
+        return {}
+    if not isinstance(scale, Mapping):
+        raise DataError(format_message("Option scale", "", "a mapping {column: factor}", repr(scale),
+                                       "e.g. scale={'n_tokens': 1e9} for a column in billions of tokens."))
+    out = {}
+    numeric = [c for c in V.CANONICAL if c not in V.LABEL_COLUMNS]
+    for col, factor in scale.items():
+        if col not in numeric:
+            raise DataError(format_message("Option scale", "", "keyed by numeric canonical column names ("
+                                           + ", ".join(numeric) + ")", repr(col)))
+        out[col] = V.check_positive_number(f"scale[{col!r}]", factor, "Pass a positive factor such as 1e9.")
+    return out
+
+
+def _from_runtable(table: RunTable, *options: Any) -> RunTable:
+    defaults: tuple[Any, ...] = (None, "nats", FLOPS_PER_PARAM_TOKEN, None, None, None, None, None, None, None,
+                                 "raise", [], "raise")
+    if any(not (o is d or o == d) for o, d in zip(options, defaults)):
+        raise DataError(format_message("Options of read_table", "for a RunTable source", "left at their defaults",
+                                       "non-default options", "Read table.to_frame() with the options instead."))
+    return table
+
+
+def _resolve_columns(raw_cols: list[str], columns: Mapping[str, str | None] | None, where: str
+                     ) -> tuple[dict[str, str], set[str]]:
+    mapping: dict[str, str] = {}
+    disabled: set[str] = set()
+    used: set[str] = set()
+    for canon, src in (columns or {}).items():
+        if canon not in V.CANONICAL:
+            raise DataError(format_message(
+                "Option columns", "", "keyed by canonical names (" + ", ".join(V.CANONICAL) + ")", repr(canon),
+                "Keys are canonical names and values your column names, e.g. columns={'n_params': 'Model Size'}."))
+        if src is None:
+            disabled.add(canon)
+            continue
+        src = str(src)
+        if src not in raw_cols:
+            raise DataError(format_message(
+                f"Column {src!r} (given as columns[{canon!r}])", where, "present",
+                f"columns {V.describe_columns(raw_cols)}", "Check the spelling (names must match exactly here)."))
+        if src in used:
+            other = next(c for c, s in mapping.items() if s == src)
+            raise DataError(format_message(
+                f"Column {src!r}", f"(option columns) {where}", "mapped to one canonical name",
+                f"both {other!r} and {canon!r}", "Map each canonical name to its own column."))
+        mapping[canon] = src
+        used.add(src)
+    candidates: dict[str, list[str]] = {}
+    for c in raw_cols:
+        if c in used:
+            continue
+        target = V.alias_target(c)
+        if target is None or target in mapping or target in disabled:
+            continue
+        candidates.setdefault(target, []).append(c)
+    for target, found in candidates.items():
+        if len(found) > 1:
+            names = " and ".join(repr(c) for c in found)
+            raise DataError(format_message(
+                f"Columns {names}", where, f"a single column for {target!r} (both match its accepted names)",
+                names, f"Choose one with columns={{'{target}': {found[0]!r}}} (the other is then kept as an "
+                f"extra column), or columns={{'{target}': None}} to use neither."))
+        mapping[target] = found[0]
+    return mapping, disabled
+
+
+def _handle_duplicates(frame: pd.DataFrame, rows: NDArray[np.int64], policy: str, id_cols: Sequence[str],
+                       where: str) -> tuple[pd.DataFrame, NDArray[np.int64], pd.DataFrame | None]:
+    if policy == "keep":
+        return frame, rows, None
+    key = ["n_params", "n_tokens"] + [c for c in _DISTINGUISHING if c in frame.columns]
+    key += [c for c in id_cols if c in frame.columns and c not in key]
+    in_dup = frame.duplicated(subset=key, keep=False).to_numpy()
+    if not in_dup.any():
+        return frame, rows, None
+    if policy != "raise":
+        return C.combine(frame, rows, key, policy, f"duplicates={policy!r}")
+    exact = frame.duplicated(subset=key + ["loss"], keep="first").to_numpy()
+    rest = frame[~exact]
+    conflict = rest.duplicated(subset=key, keep=False).to_numpy()
+    if conflict.any():
+        sub = rest[conflict]
+        sub_rows = rows[~exact][conflict]
+        gid = sub.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+        texts = []
+        for g in range(min(3, int(gid.max()) + 1)):
+            idx = np.flatnonzero(gid == g)
+            first = sub.iloc[idx[0]]
+            head = ", ".join(f"{c}={_fmt(first[c])}" for c in key)
+            losses = " and ".join(f"{_fmt(sub['loss'].iloc[i])} in row {sub_rows[i]}" for i in idx[:4])
+            texts.append(f"{head} with loss {losses}")
+        more = int(gid.max()) + 1 - len(texts)
+        value = "; ".join(texts) + (f"; and {more} more such groups" if more > 0 else "") + " (0-based rows)"
+        tell = ", ".join(c for c in _DISTINGUISHING if c not in frame.columns)
+        raise DataError(format_message(
+            f"Rows with the same {', '.join(key)}", where,
+            f"told apart by a column when their losses differ (none of {tell} is present)", value,
+            "Add a 'seed' or 'run' column (map yours with columns={'run': 'your id column'}), name the columns "
+            "that tell them apart with id_columns=[...], or combine them with duplicates='mean', 'median', "
+            "'min' or 'first' (duplicates='keep' keeps them all)."))
+    # exact duplicates: drop and report
+    gid = frame.groupby(key + ["loss"], sort=False, dropna=False).ngroup().to_numpy()
+    _, first_of_group = np.unique(gid, return_index=True)  # group ids are 0..G-1 in order of appearance
+    reasons = np.array([f"exact duplicate of row {rows[first_of_group[g]]} (same {', '.join(key)} and loss)"
+                        for g in gid[exact]], dtype=object)
+    excl = excluded_frame(frame[exact], rows[exact], reasons)
+    log.info("read_table: excluded %d exact duplicate rows %s", int(exact.sum()), where)
+    return frame[~exact], rows[~exact], excl
+
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    return repr(v)
+
+
