@@ -341,7 +341,8 @@ def test_optional_aliases_and_extra_columns_order() -> None:
     assert list(t["n_unique_tokens"]) == [1e9, 2e9]
     assert t.meta["columns"]["lr"] == "learning_rate"
     assert set(COLUMN_ALIASES) == {"n_params", "n_tokens", "flops", "loss", "run", "step", "group",
-                                   "n_params_nonembedding", "n_unique_tokens", "seed", "lr"}
+                                   "n_params_nonembedding", "n_unique_tokens", "seed", "lr", "planned_steps",
+                                   "planned_tokens"}
 
 
 def test_explicit_columns_win_and_none_disables() -> None:

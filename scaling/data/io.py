@@ -73,7 +73,8 @@ _DISTINGUISHING = ("group", "run", "seed", "lr", "step", "n_unique_tokens")
 #: meta keys set by read_table / RunTable operations (a user ``meta`` may not override them)
 _RESERVED_META = ("name", "flops_per_token", "derived", "derivation", "loss_unit", "n_params_convention",
                   "columns", "scale", "duplicates", "on_invalid", "id_columns", "ignored_columns",
-                  "operations", "best_of", "smoothing")
+                  "operations", "best_of", "smoothing", "run_columns", "metric", "metadata", "log10", "final",
+                  "best_run")
 
 _INVALID_HINT = ("Fix or remove these rows, or pass on_invalid='exclude' to exclude them "
                  "(they are then listed in table.excluded).")
@@ -95,6 +96,10 @@ def read_table(
     duplicates: DuplicatesOption = "raise",
     id_columns: Sequence[str] = (),
     on_invalid: OnInvalidOption = "raise",
+    run: str | Sequence[str] | None = None,
+    metric: str | None = None,
+    metadata: Any = None,
+    log10: Sequence[str] = (),
 ) -> RunTable:
     """Read a table of training runs into a validated, immutable :class:`RunTable`.
 
@@ -142,6 +147,24 @@ def read_table(
     on_invalid : {'raise', 'exclude'}
         What to do with rows holding non-numeric, missing, non-finite or non-positive values:
         raise a :class:`~scaling.errors.DataError` (default), or exclude them (listed in ``excluded``).
+    run : str or sequence of str, optional
+        The run identity: one source column (as ``columns={'run': ...}``), or several, e.g.
+        ``run=["model", "total_steps", "peak_lr"]``: the table's ``run`` column is then the label
+        ``"model=..., total_steps=..., peak_lr=..."`` of each row, the source columns are kept (as canonical
+        columns where they are aliases, e.g. ``peak_lr`` -> ``lr``, ``total_steps`` -> ``planned_steps``),
+        and ``meta['run_columns']`` names them. Every run-wise operation (``final``, ``min_fraction``,
+        ``best_run``, ``smooth``, ``Bootstrap(by="run")``) uses it.
+    metric : str, optional
+        The loss column of a log with one column per evaluation, e.g.
+        ``metric="eval/c4_en-validation/CrossEntropyLoss"`` (as ``columns={'loss': ...}``); rows where
+        that metric has no value (other evaluations' checkpoints) are excluded with code ``no_metric``.
+    metadata : path, DataFrame, mapping or records, optional
+        A per-run table (N, planned tokens or steps, schedule, ...) joined on the run identity: the
+        ``run`` columns when given, else the run-id column (``run``, ``run_id`` or ``run_name``) both have.
+        Every run of the log needs exactly one metadata row.
+    log10 : sequence of str
+        Numeric canonical columns stored as log10 values (e.g. ``log10=["n_tokens", "flops"]``):
+        ``10**x`` is taken after parsing (before ``scale``).
 
     Returns
     -------
@@ -165,15 +188,27 @@ def read_table(
     <RunTable 'epoch_chinchilla': 245 runs, 142 distinct N, n_tokens derived as flops/(6·n_params), loss in nats>
     """
     opts = _check_options(columns, loss_unit, flops_per_token, n_params_convention, name, meta, format,
-                          scale, duplicates, id_columns, on_invalid)
+                          scale, duplicates, id_columns, on_invalid, run, metric, log10)
     if isinstance(source, RunTable):
-        return _from_runtable(source, columns, loss_unit, opts.k, n_params_convention, name, meta, sep, sheet,
-                              format, scale, duplicates, opts.id_cols, on_invalid)
+        given = {k: v for k, v in (("columns", columns), ("loss_unit", loss_unit), ("flops_per_token", opts.k),
+                                   ("n_params_convention", n_params_convention), ("name", name), ("meta", meta),
+                                   ("sep", sep), ("sheet", sheet), ("format", format), ("scale", scale),
+                                   ("duplicates", duplicates), ("id_columns", opts.id_cols),
+                                   ("on_invalid", on_invalid), ("run", run), ("metric", metric),
+                                   ("metadata", metadata), ("log10", list(opts.log10)))
+                 if not (v is _DEFAULTS[k] or v == _DEFAULTS[k])}
+        return _from_runtable(source, given)
 
     raw, label, source_text, default_name = load_source(source, format, sep, sheet)
     name = default_name if name is None else name
     where = f"of {name!r}" if name and label.startswith("the ") else f"of {label}"
 
+    metadata_info = None
+    if metadata is not None:
+        raw, metadata_info = _join_metadata(raw, metadata, opts.run_cols, where)
+    columns = _run_and_metric_columns(raw, columns, opts, where)
+    if len(opts.run_cols) > 1:
+        raw = raw.assign(run=_run_labels(raw, opts.run_cols, where))
     mapping, _ = _resolve_columns(list(raw.columns), columns, where)
     _check_required_columns(raw, mapping, opts, where)
     parsed = _parse_values(raw, mapping, opts, where)
@@ -184,7 +219,7 @@ def read_table(
     frame, rows, dup_excl = _handle_duplicates(frame, rows, opts.duplicates, opts.id_cols, where)
     excluded = concat_excluded(excluded, dup_excl)
 
-    table_meta = _table_meta(opts, source_text, name, derived, derivation, mapping, ignored)
+    table_meta = _table_meta(opts, source_text, name, derived, derivation, mapping, ignored, metadata_info)
     table = RunTable._create(frame, rows, table_meta, excluded)
     log.debug("read_table: %r", table)
     return table
@@ -206,10 +241,14 @@ class _Options:
     id_cols: list[str]
     scale: dict[str, float]
     meta: Mapping[str, Any]
+    run_cols: tuple[str, ...]
+    metric: str | None
+    log10: tuple[str, ...]
 
 
 def _check_options(columns: Any, loss_unit: Any, flops_per_token: Any, n_params_convention: Any, name: Any,
-                   meta: Any, fmt: Any, scale: Any, duplicates: Any, id_columns: Any, on_invalid: Any) -> _Options:
+                   meta: Any, fmt: Any, scale: Any, duplicates: Any, id_columns: Any, on_invalid: Any, run: Any,
+                   metric: Any, log10: Any) -> _Options:
     V.check_choice("loss_unit", loss_unit, _LOSS_UNITS, "Say which unit the loss column is in.")
     k = V.check_positive_number("flops_per_token", flops_per_token,
                                 "Use the FLOPs per parameter per token of training, e.g. 6.")
@@ -231,9 +270,120 @@ def _check_options(columns: Any, loss_unit: Any, flops_per_token: Any, n_params_
                                        repr(columns), "e.g. columns={'n_params': 'Model Size'}."))
     if isinstance(id_columns, str):
         id_columns = (id_columns,)
+    run_cols = _names_option("run", run, "e.g. run=['model', 'total_steps', 'peak_lr']")
+    if metric is not None and (not isinstance(metric, str) or not metric):
+        raise DataError(format_message("Option metric", "", "a column name or None", repr(metric),
+                                       "e.g. metric='eval/c4_en-validation/CrossEntropyLoss'."))
+    log10_cols = _names_option("log10", log10, "e.g. log10=['n_tokens', 'flops']")
+    numeric = [c for c in V.CANONICAL if c not in V.LABEL_COLUMNS]
+    for c in log10_cols:
+        if c not in numeric:
+            raise DataError(format_message("Option log10", "", "canonical numeric column names (" + ", ".join(numeric)
+                                           + ")", repr(c), "Name the columns after mapping, e.g. log10=['flops']."))
     return _Options(loss_unit=loss_unit, k=k, n_params_convention=n_params_convention, duplicates=duplicates,
                     on_invalid=on_invalid, id_cols=[str(c) for c in id_columns], scale=_check_scale(scale),
-                    meta=meta or {})
+                    meta=meta or {}, run_cols=run_cols, metric=metric, log10=log10_cols)
+
+
+def _names_option(option: str, value: Any, example: str) -> tuple[str, ...]:
+    """A column-name option given as a string or a sequence of strings -> a tuple (empty for None)."""
+    if value is None:
+        return ()
+    names = (value,) if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(c, str) and c for c in names):
+        raise DataError(format_message(f"Option {option}", "", "a column name or a list of column names",
+                                       repr(value), example + "."))
+    if len(set(names)) != len(names):
+        raise DataError(format_message(f"Option {option}", "", "a list of distinct column names", repr(value)))
+    return tuple(names)
+
+
+def _join_metadata(raw: pd.DataFrame, metadata: Any, run_cols: Sequence[str], where: str
+                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Join a per-run table onto the log on the run identity (one metadata row per run)."""
+    meta_raw, meta_label, meta_source, _ = load_source(metadata, None, None, None)
+    if run_cols:
+        key = list(run_cols)
+    else:
+        shared = [c for c in raw.columns if c in meta_raw.columns and V.alias_target(c) == "run"]
+        if len(shared) != 1:
+            raise DataError(format_message(
+                "The run identity", f"joining the metadata {meta_label} {where}",
+                "one run-id column (run, run_id or run_name) in both tables, or named with run=[...]",
+                f"columns {V.describe_columns(raw.columns)} and {V.describe_columns(meta_raw.columns)}",
+                "Name the columns that identify a run in both tables with run=['model', ...]."))
+        key = shared
+    for label, frame in ((where.removeprefix("of "), raw), (meta_label, meta_raw)):
+        missing = [c for c in key if c not in frame.columns]
+        if missing:
+            raise DataError(format_message(f"Run-identity column(s) {missing}", f"of {label}", "present",
+                                           f"columns {V.describe_columns(frame.columns)}",
+                                           "The log and the metadata must both have the run columns (run=[...])."))
+    overlap = [c for c in meta_raw.columns if c in raw.columns and c not in key]
+    if overlap:
+        raise DataError(format_message(f"Column(s) {overlap}", f"of the metadata {meta_label}",
+                                       "absent from the log (each column comes from one table)",
+                                       "present in both", "Drop or rename them in one of the two tables."))
+    mkey = meta_raw[key].astype(str).agg("\x1f".join, axis=1)
+    lkey = raw[key].astype(str).agg("\x1f".join, axis=1)
+    dup = mkey.duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise DataError(format_message(f"The run identity ({', '.join(key)})", f"of the metadata {meta_label}",
+                                       "unique (one row per run)",
+                                       f"repeated in {V.rows_text(np.flatnonzero(dup))}",
+                                       "Keep one metadata row per run."))
+    unknown = ~lkey.isin(set(mkey)).to_numpy()
+    if unknown.any():
+        runs = V.values_text(list(lkey[unknown].str.replace("\x1f", ", ")))
+        raise DataError(format_message(f"Every run ({', '.join(key)})", where, f"in the metadata {meta_label}",
+                                       f"no metadata for {runs} ({V.rows_text(np.flatnonzero(unknown))} of the log)",
+                                       "Add a metadata row for each run (or remove those rows from the log)."))
+    extra = meta_raw.drop(columns=key).set_index(mkey.to_numpy())
+    joined = pd.concat([raw.reset_index(drop=True), extra.loc[lkey.to_numpy()].reset_index(drop=True)], axis=1)
+    return joined, {"source": meta_source, "on": key, "columns": [str(c) for c in extra.columns]}
+
+
+def _run_and_metric_columns(raw: pd.DataFrame, columns: Mapping[str, str | None] | None, opts: _Options,
+                            where: str) -> dict[str, str | None]:
+    """``columns`` with ``run=`` and ``metric=`` folded in (they are shorthands for its 'run' and 'loss')."""
+    out: dict[str, str | None] = dict(columns or {})
+    for canon, value, option in (("run", opts.run_cols[0] if len(opts.run_cols) == 1 else
+                                  ("run" if opts.run_cols else None), "run"),
+                                 ("loss", opts.metric, "metric")):
+        if value is None:
+            continue
+        if canon in out and out[canon] != value:
+            raise DataError(format_message(f"Options {option} and columns[{canon!r}]", where, "not both given",
+                                           f"{option}={value!r} and columns={{'{canon}': {out[canon]!r}}}",
+                                           f"Pass only {option}=..."))
+        out[canon] = value
+    missing = [c for c in (*opts.run_cols, *([opts.metric] if opts.metric else [])) if c not in raw.columns]
+    if missing:
+        raise DataError(format_message(f"Column(s) {missing} (options run / metric)", where, "present",
+                                       f"columns {V.describe_columns(raw.columns)}",
+                                       "Check the spelling (names must match exactly)."))
+    if len(opts.run_cols) > 1 and "run" in raw.columns and "run" not in opts.run_cols:
+        raise DataError(format_message("Column 'run'", where, "absent when run=[...] names several columns (the "
+                                       "run label is built from them)", "a column 'run'",
+                                       "Include it in run=[...] or rename it."))
+    return out
+
+
+def _run_labels(raw: pd.DataFrame, run_cols: Sequence[str], where: str) -> pd.Series:
+    """``"model=m1, total_steps=1000, peak_lr=0.001"`` per row: the label of its run."""
+    parts = [raw[c].map(lambda v, c=c: f"{c}={_label_value(v)}") for c in run_cols]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + ", " + part
+    return out.astype(object)
+
+
+def _label_value(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "missing"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.12g}"
+    return str(v)
 
 
 def _check_required_columns(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options, where: str) -> None:
@@ -272,6 +422,7 @@ class _Parsed:
     shown: dict[str, pd.Series | None]
     invalid_reasons: dict[int, list[str]]
     valid: NDArray[np.bool_]
+    no_metric: NDArray[np.bool_]
 
 
 def _parse_values(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options, where: str) -> _Parsed:
@@ -283,6 +434,7 @@ def _parse_values(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options,
     values: dict[str, NDArray[np.float64]] = {}
     shown: dict[str, pd.Series | None] = {}
     issues: list[V.Issue] = []
+    no_metric = np.zeros(n, dtype=bool)
     for canon in V.CANONICAL:
         if canon not in mapping or canon in V.LABEL_COLUMNS:
             continue
@@ -290,7 +442,12 @@ def _parse_values(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options,
         s = raw[src]
         vals, bad = V.parse_numbers(s)
         required = canon in V.CORE
-        if canon == "loss" and opts.loss_unit == "perplexity":
+        if canon == "loss" and opts.metric is not None:
+            required = False  # a wide log: rows without this metric are other evaluations' checkpoints
+            no_metric = np.isnan(vals) & ~bad
+        if canon in opts.log10:
+            lower, strict, text = -np.inf, True, "finite (a log10 value)"
+        elif canon == "loss" and opts.loss_unit == "perplexity":
             lower, strict, text = 1.0, True, "> 1 (a perplexity)"
         elif canon == "step":
             lower, strict, text = 0.0, False, ">= 0"
@@ -298,6 +455,9 @@ def _parse_values(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options,
             lower, strict, text = 0.0, True, "> 0"
         issues += V.check_values(canon, src, vals, bad, s, required=required, lower=lower, strict=strict,
                                  constraint_text=text)
+        if canon in opts.log10:
+            with np.errstate(over="ignore"):
+                vals = 10.0 ** vals
         if canon in opts.scale:
             vals = vals * opts.scale[canon]
         values[canon] = vals
@@ -307,10 +467,13 @@ def _parse_values(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options,
         if opts.on_invalid == "raise":
             raise DataError(issues[0].message(where, np.arange(n), _INVALID_HINT))
         invalid_reasons = V.exclusion_reasons(issues, n, shown)
-    valid = np.ones(n, dtype=bool)
+    valid = ~no_metric
     if invalid_reasons:
         valid[list(invalid_reasons)] = False
-    return _Parsed(values, shown, invalid_reasons, valid)
+    if not valid.any() and no_metric.all():
+        raise DataError(format_message(f"Column {opts.metric!r} (option metric)", where, "not empty",
+                                       "no value in any row", "Check the metric name against the log's columns."))
+    return _Parsed(values, shown, invalid_reasons, valid, no_metric & ~np.isin(np.arange(n), list(invalid_reasons)))
 
 
 def _derive_missing(parsed: _Parsed, opts: _Options, where: str) -> tuple[str | None, str | None]:
@@ -371,15 +534,17 @@ def _exclude_invalid(full: pd.DataFrame, raw: pd.DataFrame, mapping: Mapping[str
     n = len(full)
     rows_all = np.arange(n, dtype=np.int64)
     excluded = empty_excluded(ordered_columns(full.columns))
-    if parsed.invalid_reasons:
+    if parsed.invalid_reasons or parsed.no_metric.any():
         bad_rows = np.flatnonzero(~parsed.valid)
         shown_frame = full.iloc[bad_rows].copy()
         for canon, src in mapping.items():  # show what the source said, not the NaN it parsed to
             if canon in parsed.values:
                 shown_frame[canon] = raw[src].iloc[bad_rows].to_numpy(copy=True)
-        reasons = np.array(["; ".join(parsed.invalid_reasons[int(i)]) for i in bad_rows], dtype=object)
-        excluded = concat_excluded(excluded, excluded_frame(shown_frame, rows_all[bad_rows], reasons))
-        log.info("read_table: excluded %d invalid rows of %d (on_invalid='exclude')", len(bad_rows), n)
+        reasons = np.array(["; ".join(parsed.invalid_reasons.get(int(i), [])) for i in bad_rows], dtype=object)
+        codes = np.where(parsed.no_metric[bad_rows], "no_metric", "invalid")
+        reasons = np.where(parsed.no_metric[bad_rows], "no value of the metric at this checkpoint", reasons)
+        excluded = concat_excluded(excluded, excluded_frame(shown_frame, rows_all[bad_rows], reasons, codes))
+        log.info("read_table: excluded %d rows of %d (invalid or without the metric)", len(bad_rows), n)
     frame = full[parsed.valid].reset_index(drop=True)
     if len(frame) == 0:
         raise DataError(format_message("The table", where, "non-empty after excluding invalid rows",
@@ -389,7 +554,8 @@ def _exclude_invalid(full: pd.DataFrame, raw: pd.DataFrame, mapping: Mapping[str
 
 
 def _table_meta(opts: _Options, source_text: str, name: str | None, derived: str | None,
-                derivation: str | None, mapping: Mapping[str, str], ignored: Sequence[str]) -> dict[str, Any]:
+                derivation: str | None, mapping: Mapping[str, str], ignored: Sequence[str],
+                metadata_info: Mapping[str, Any] | None) -> dict[str, Any]:
     """The provenance mapping, with the caller's ``meta`` merged in (it may not contradict ours)."""
     table_meta: dict[str, Any] = {
         "source": source_text,
@@ -408,6 +574,12 @@ def _table_meta(opts: _Options, source_text: str, name: str | None, derived: str
         "operations": (),
         "best_of": None,
         "smoothing": None,
+        "run_columns": tuple(opts.run_cols) if len(opts.run_cols) > 1 else None,
+        "metric": opts.metric,
+        "metadata": dict(metadata_info) if metadata_info else None,
+        "log10": tuple(opts.log10),
+        "final": None,
+        "best_run": None,
     }
     for key, value in opts.meta.items():
         key = str(key)
@@ -437,12 +609,16 @@ def _check_scale(scale: Mapping[str, float] | None) -> dict[str, float]:
     return out
 
 
-def _from_runtable(table: RunTable, *options: Any) -> RunTable:
-    defaults: tuple[Any, ...] = (None, "nats", FLOPS_PER_PARAM_TOKEN, None, None, None, None, None, None, None,
-                                 "raise", [], "raise")
-    if any(not (o is d or o == d) for o, d in zip(options, defaults)):
+_DEFAULTS: dict[str, Any] = {"columns": None, "loss_unit": "nats", "flops_per_token": FLOPS_PER_PARAM_TOKEN,
+                             "n_params_convention": None, "name": None, "meta": None, "sep": None, "sheet": None,
+                             "format": None, "scale": None, "duplicates": "raise", "id_columns": [],
+                             "on_invalid": "raise", "run": None, "metric": None, "metadata": None, "log10": []}
+
+
+def _from_runtable(table: RunTable, given: Mapping[str, Any]) -> RunTable:
+    if given:
         raise DataError(format_message("Options of read_table", "for a RunTable source", "left at their defaults",
-                                       "non-default options", "Read table.to_frame() with the options instead."))
+                                       f"{sorted(given)}", "Read table.to_frame() with the options instead."))
     return table
 
 
@@ -480,6 +656,10 @@ def _resolve_columns(raw_cols: list[str], columns: Mapping[str, str | None] | No
             continue
         candidates.setdefault(target, []).append(c)
     for target, found in candidates.items():
+        if len(found) > 1 and target in found:
+            # the canonical name itself wins over its aliases (so a table's own to_frame() reads back
+            # unchanged); the other columns are kept as extras
+            found = [target]
         if len(found) > 1:
             names = " and ".join(repr(c) for c in found)
             raise DataError(format_message(
@@ -500,7 +680,7 @@ def _handle_duplicates(frame: pd.DataFrame, rows: NDArray[np.int64], policy: str
     if not in_dup.any():
         return frame, rows, None
     if policy != "raise":
-        return C.combine(frame, rows, key, policy, f"duplicates={policy!r}")
+        return C.combine(frame, rows, key, policy, f"duplicates={policy!r}", code="duplicate")
     exact = frame.duplicated(subset=key + ["loss"], keep="first").to_numpy()
     rest = frame[~exact]
     conflict = rest.duplicated(subset=key, keep=False).to_numpy()
@@ -529,7 +709,7 @@ def _handle_duplicates(frame: pd.DataFrame, rows: NDArray[np.int64], policy: str
     _, first_of_group = np.unique(gid, return_index=True)  # group ids are 0..G-1 in order of appearance
     reasons = np.array([f"exact duplicate of row {rows[first_of_group[g]]} (same {', '.join(key)} and loss)"
                         for g in gid[exact]], dtype=object)
-    excl = excluded_frame(frame[exact], rows[exact], reasons)
+    excl = excluded_frame(frame[exact], rows[exact], reasons, "duplicate")
     log.info("read_table: excluded %d exact duplicate rows %s", int(exact.sum()), where)
     return frame[~exact], rows[~exact], excl
 

@@ -350,17 +350,27 @@ class RunTable:
         return self._select(keep, reasons, {"op": "min_fraction", "f": f, "by": list(by_cols)})
 
     def final(self, by: str | Sequence[str] = "run") -> RunTable:
-        """The final checkpoint of each run: its row with the largest ``n_tokens`` (ties: largest ``step``).
+        """The final checkpoint of each run.
+
+        With a plan (``planned_steps`` and ``step``, or ``planned_tokens``): the last checkpoint at or before
+        the run's planned end; later checkpoints (a run continued past its schedule, usually at a worse or
+        unrepresentative loss) go to :attr:`excluded` with code ``past_planned_end``. Without a plan: the
+        row with the largest ``n_tokens`` (ties: largest ``step``). The rule used is recorded in
+        ``meta['final']`` (``rule``, ``plan``, ``n_past_planned_end``).
 
         Parameters
         ----------
         by : str or sequence of str
-            The column(s) identifying a run (default ``'run'``; e.g. ``by=("n_params", "lr")`` for a
-            log without run ids).
+            The column(s) identifying a run (default ``'run'``, the run identity of ``read_table(run=...)``;
+            e.g. ``by=("n_params", "lr")`` for a log without run ids).
         """
         by_cols = self._by(by, "final()")
-        keep, reasons = C.final_rows(self._frame, self._rows, by_cols)
-        return self._select(keep, reasons, {"op": "final", "by": list(by_cols)})
+        sel = C.final_rows(self._frame, self._rows, by_cols)
+        info = {"by": list(by_cols), "rule": sel.rule, "plan": sel.plan,
+                "n_past_planned_end": sel.n_past_planned_end, "runs_dropped": sel.runs_without_plan_end}
+        log.info("final(): %s", sel.rule)
+        return self._select(sel.keep, sel.reasons, {"op": "final", "by": list(by_cols)}, code=sel.codes,
+                            meta_update={"final": info})
 
     def best_of(self, over: str | Sequence[str] | None = None, *,
                 rule: Literal["min", "mean", "median"] = "min") -> RunTable:
@@ -380,6 +390,9 @@ class RunTable:
             ``'median'`` keep the group's first row with the mean / median loss (seeds), and set its
             other columns that vary within the group (e.g. ``seed``, ``run``) to missing. Every other row
             goes to :attr:`excluded` with a reason naming the rule; the rule is recorded in ``meta['best_of']``.
+            With ``'min'`` the result has one row per (N, D) (and ``group``, ``n_unique_tokens``,
+            ``id_columns``), whatever else the run identity holds; N and D equal within 0.1 % count as
+            the same. A column such as ``seed`` that also varies within an (N, D) is an error naming it.
         """
         V.check_choice("rule", rule, ("min", "mean", "median"),
                        "Use rule='min' for the best learning rate, 'mean' or 'median' over seeds.")
@@ -391,20 +404,42 @@ class RunTable:
                     f"This table has no lr, seed or run column; pass over='...' naming one of "
                     f"{list(self.columns)}."))
         else:
-            over_cols = [over] if isinstance(over, str) else list(over)
-            if not over_cols:
-                raise DataError(format_message("Option over", "of best_of()", "one or more column names", "[]"))
-            for c in over_cols:
-                self._require_column(c, "best_of()")
-                if c in V.CORE:
-                    raise DataError(format_message(
-                        "Option over", "of best_of()", "a column other than n_params, n_tokens, flops, loss",
-                        repr(c), "Name the columns that vary between repeats, e.g. over=('lr', 'seed')."))
-        key = C.best_of_key(self.columns, over_cols, self._meta.get("id_columns", ()))
+            over_cols = self._over(over, "best_of()")
+        id_columns = tuple(self._meta.get("id_columns", ()))
+        key = C.best_of_key(self.columns, over_cols, id_columns)
         label = f"best_of(over={over_cols}, rule={rule!r})"
-        frame, rows, excl = C.combine(self._frame, self._rows, key, rule, label)
+        if rule == "min":  # the best of each (N, D): nothing else may split it (mean/median keep e.g. each lr)
+            self._check_no_split(key, over_cols, "best_of", label)
+        frame, rows, excl = C.combine(self._frame, self._rows, key, rule, label, tolerant=True)
         info = {"over": over_cols, "rule": rule, "key": key}
         return self._derive(frame, rows, excl, {"op": "best_of", **info}, {"best_of": info})
+
+    def best_run(self, over: str | Sequence[str] = "lr", *, by: str | Sequence[str] = "run") -> RunTable:
+        """Keep the whole curve of the best run among runs that differ only in ``over`` (e.g. learning rates).
+
+        Runs are grouped by their final checkpoint's ``n_params``, ``n_tokens`` (equal within 0.1 %) and
+        whichever of ``group``, ``n_unique_tokens``, ``lr``, ``seed`` and ``meta['id_columns']`` exist and are
+        not in ``over``; in each group the run with the lowest final loss (see :meth:`final`) is kept with all
+        its checkpoints up to its planned end — what Approach 1 and curve fits need. Every other row goes to
+        :attr:`excluded` (code ``not_best_run``, or ``past_planned_end``). Recorded in ``meta['best_run']``.
+
+        Raises
+        ------
+        DataError
+            Another column (e.g. ``seed``) takes several values among runs of one (N, D): the error names it.
+        """
+        by_cols = self._by(by, "best_run()")
+        over_cols = self._over(over, "best_run()")
+        key = C.best_of_key(self.columns, over_cols, tuple(self._meta.get("id_columns", ())))
+        label = f"best_run(over={over_cols})"
+        sel = C.final_rows(self._frame, self._rows, by_cols)
+        finals = self._frame.iloc[np.flatnonzero(sel.keep)]
+        self._check_no_split(key, over_cols, "best_run", label, frame=finals)
+        keep, reasons, codes, _ = C.best_run_rows(self._frame, self._rows, by_cols, key, label)
+        n_runs = int(self._frame[keep].groupby(by_cols, sort=False, dropna=False).ngroups)
+        info = {"over": over_cols, "key": key, "by": list(by_cols), "runs": n_runs, "final_rule": sel.rule}
+        return self._select(keep, reasons, {"op": "best_run", "over": over_cols, "by": list(by_cols)}, code=codes,
+                            meta_update={"best_run": info})
 
     def smooth(self, method: Literal["gaussian", "ema"] = "gaussian", *, window: int | None = None,
                std: float | None = None, alpha: float | None = None,
@@ -532,6 +567,34 @@ class RunTable:
                                                "a column of the table", f"columns {list(self.columns)}", hint))
         return cols
 
+    def _over(self, over: str | Sequence[str], where: str) -> list[str]:
+        over_cols = [over] if isinstance(over, str) else list(over)
+        if not over_cols:
+            raise DataError(format_message("Option over", f"of {where}", "one or more column names", "[]"))
+        for c in over_cols:
+            self._require_column(c, where)
+            if c in V.CORE:
+                raise DataError(format_message(
+                    "Option over", f"of {where}", "a column other than n_params, n_tokens, flops, loss",
+                    repr(c), "Name the columns that vary between repeats, e.g. over=('lr', 'seed')."))
+        return over_cols
+
+    def _check_no_split(self, key: Sequence[str], over: Sequence[str], op: str, label: str,
+                        frame: pd.DataFrame | None = None) -> None:
+        """Raise when a key column other than group / n_unique_tokens / id_columns splits an (N, D)."""
+        allowed = ("group", "n_unique_tokens", *self._meta.get("id_columns", ()))
+        frame = self._frame if frame is None else frame
+        split = C.splitting_columns(frame, key, allowed)
+        if split:
+            n_nd = int(C.grouping_frame(frame, ["n_params", "n_tokens"]).drop_duplicates().shape[0])
+            n_out = int(C.grouping_frame(frame, key).drop_duplicates().shape[0])
+            first = split[0]
+            raise DataError(format_message(
+                f"Option over of {op}()", "", f"every column that varies within one (N, D) (it would leave {n_out} "
+                f"rows for {n_nd} distinct (N, D))", f"over={list(over)}, while {', '.join(split)} also vary",
+                f"Add them: over={[*over, *split]!r}, or combine them first, e.g. "
+                f"best_of(over={first!r}, rule='mean') for seeds. ({label})"))
+
     def _mask(self, mask: Any, where: str) -> NDArray[np.bool_]:
         if callable(mask):
             mask = mask(self.to_frame())
@@ -550,7 +613,8 @@ class RunTable:
                                            f"shape {arr.shape}"))
         return arr
 
-    def _select(self, keep: NDArray[np.bool_], reason: str | NDArray[Any], op: dict[str, Any]) -> RunTable:
+    def _select(self, keep: NDArray[np.bool_], reason: str | NDArray[Any], op: dict[str, Any], *,
+                code: str | NDArray[Any] | None = None, meta_update: Mapping[str, Any] | None = None) -> RunTable:
         keep = np.asarray(keep, dtype=bool)
         n_out = int((~keep).sum())
         if n_out == len(self):
@@ -559,13 +623,13 @@ class RunTable:
                 "Check the selection: every row would be excluded."))
         op = {**op, "n_excluded": n_out}
         if n_out == 0:
-            return self._derive(self._frame, self._rows, None, op, {})
+            return self._derive(self._frame, self._rows, None, op, meta_update or {})
         reasons = np.full(n_out, reason, dtype=object) if isinstance(reason, str) else np.asarray(reason)
-        excl = excluded_frame(self._frame[~keep], self._rows[~keep], reasons)
+        excl = excluded_frame(self._frame[~keep], self._rows[~keep], reasons, op["op"] if code is None else code)
         frame = self._frame[keep]
         log.info("%s: excluded %d of %d rows (%s)", op["op"], n_out, len(self),
                  reason if isinstance(reason, str) else "see table.excluded")
-        return self._derive(frame, self._rows[keep], excl, op, {})
+        return self._derive(frame, self._rows[keep], excl, op, meta_update or {})
 
     def _derive(self, frame: pd.DataFrame, rows: NDArray[np.int64], excl: pd.DataFrame | None,
                 op: dict[str, Any], meta_update: Mapping[str, Any]) -> RunTable:

@@ -26,17 +26,20 @@ CORE: tuple[str, ...] = ("n_params", "n_tokens", "flops", "loss")
 """Canonical columns every table has (one of the first three may be derived)."""
 
 OPTIONAL: tuple[str, ...] = (
-    "run", "step", "group", "n_params_nonembedding", "n_unique_tokens", "seed", "lr",
+    "run", "step", "group", "n_params_nonembedding", "n_unique_tokens", "seed", "lr", "planned_steps",
+    "planned_tokens",
 )
 """Canonical optional columns, in the order they appear after the core ones."""
 
 CANONICAL: tuple[str, ...] = CORE + OPTIONAL
 
 COUNT_COLUMNS: frozenset[str] = frozenset(
-    {"n_params", "n_tokens", "flops", "n_params_nonembedding", "n_unique_tokens", "step"})
+    {"n_params", "n_tokens", "flops", "n_params_nonembedding", "n_unique_tokens", "step", "planned_steps",
+     "planned_tokens"})
 """Columns parsed as counts (``70M``, ``1.4B``, ``2T``, ``1.2e9`` and plain numbers)."""
 
-NUMERIC_OPTIONAL: frozenset[str] = frozenset({"step", "n_params_nonembedding", "n_unique_tokens", "lr"})
+NUMERIC_OPTIONAL: frozenset[str] = frozenset({"step", "n_params_nonembedding", "n_unique_tokens", "lr",
+                                              "planned_steps", "planned_tokens"})
 """Optional columns that are numeric (missing values allowed, other bad values are errors)."""
 
 LABEL_COLUMNS: frozenset[str] = frozenset({"run", "group", "seed"})
@@ -63,6 +66,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
                         "tokens_per_epoch"),
     "seed": ("seed", "random_seed", "rng_seed"),
     "lr": ("lr", "learning_rate", "peak_lr", "max_lr", "peak_learning_rate"),
+    "planned_steps": ("planned_steps", "total_steps", "max_steps", "train_steps", "num_train_steps",
+                      "total_train_steps", "max_iters", "total_iters"),
+    "planned_tokens": ("planned_tokens", "train_tokens_planned", "planned_train_tokens", "total_train_tokens",
+                       "max_tokens", "target_tokens", "token_budget"),
 }
 """Accepted source column names per canonical column (matched case/space/underscore-insensitively)."""
 

@@ -730,6 +730,7 @@ def _with_upstream_exclusions(table: RunTable, extra: pd.DataFrame) -> RunTable:
     func, (frame, rows, meta, excluded) = table.__reduce__()
     extra = extra.copy()
     extra.insert(0, "reason", extra.pop("reason").astype(str))
+    extra.insert(0, "code", "upstream")
     extra.insert(0, "row", np.full(len(extra), -1, dtype=np.int64))
     cols = list(excluded.columns) + [c for c in extra.columns if c not in excluded.columns]
     parts = [p.reindex(columns=cols) for p in (excluded, extra) if len(p)]
