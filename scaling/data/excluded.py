@@ -59,11 +59,11 @@ def excluded_frame(frame: pd.DataFrame, rows: NDArray[np.int64], reasons: NDArra
 
 
 def empty_excluded(columns: Sequence[str]) -> pd.DataFrame:
-    out = pd.DataFrame({"row": pd.Series([], dtype=np.int64), "code": pd.Series([], dtype=object),
-                        "reason": pd.Series([], dtype=object)})
+    cols = {"row": pd.Series([], dtype=np.int64), "code": pd.Series([], dtype=object),
+            "reason": pd.Series([], dtype=object)}
     for c in columns:
-        out[c] = pd.Series([], dtype=np.float64 if c in V.CORE else object)
-    return out
+        cols[c] = pd.Series([], dtype=np.float64 if c in V.CORE else object)
+    return pd.DataFrame(cols)
 
 
 def concat_excluded(old: pd.DataFrame, new: pd.DataFrame | None) -> pd.DataFrame:

@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, format_message
+from . import logs
+from .logs import LOG_FORMATS
 
 __all__ = ["load_source", "clean_columns", "require_module", "FORMATS"]
 
-FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "excel")
+FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "excel", *LOG_FORMATS)
 _SUFFIX_FORMAT = {".csv": "csv", ".txt": "csv", ".dat": "csv", ".tsv": "tsv", ".tab": "tsv",
                   ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
                   ".pq": "parquet", ".parq": "parquet", ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel"}
@@ -54,6 +56,8 @@ def load_source(source: Any, fmt: str | None, sep: str | None, sheet: str | int 
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"read_table: no such file: {str(path)!r}")
+        if fmt in LOG_FORMATS or path.is_dir() or "tfevents" in path.name:
+            return _read_log(path, fmt, sep, sheet), path.name, str(source), path.stem or None
         suffixes = [s.lower() for s in path.suffixes]
         compression = suffixes[-1] if suffixes and suffixes[-1] in (*_COMPRESSION, ".zst", ".zip") else None
         base = suffixes[-2] if compression and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
@@ -72,6 +76,26 @@ def load_source(source: Any, fmt: str | None, sep: str | None, sheet: str | int 
         return raw, path.name, str(source), stem or None
     raise TypeError(f"read_table: source must be a path, a pandas DataFrame, a dict of columns, a list of records "
                     f"or a file object; got {type(source).__name__}")
+
+
+def _read_log(path: Path, fmt: str | None, sep: str | None, sheet: str | int | None) -> pd.DataFrame:
+    """A training log (TensorBoard, W&B, MLflow, or a folder of per-run CSV files) as a raw frame."""
+    _no_file_options(sep, sheet, None, "a training log")
+    if fmt is None:
+        fmt = "tensorboard" if "tfevents" in path.name else logs.detect_log_format(path)
+    elif fmt not in LOG_FORMATS:
+        raise DataError(format_message("Option format", f"for the folder {path.name}", "one of "
+                                       + ", ".join(repr(f) for f in LOG_FORMATS) + " or None (detected)",
+                                       repr(fmt), "A folder is read as a training log."))
+    if fmt == "tensorboard":
+        raw = logs.read_tensorboard(path)
+    elif fmt == "mlflow":
+        raw = logs.read_mlflow(path)
+    elif fmt == "wandb":
+        raw = logs.read_wandb(path)
+    else:
+        raw = logs.read_csv_runs(path)
+    return clean_columns(raw, path.name)
 
 
 def _no_file_options(sep: str | None, sheet: str | int | None, fmt: str | None, what: str) -> None:

@@ -28,6 +28,7 @@ import copy
 import logging
 import os
 import types
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..errors import DataError, format_message
+from ..errors import DataError, FlopsRuleWarning, UnitsWarning, format_message
 from ..units import FLOPS_PER_PARAM_TOKEN, to_nats
 from . import curves as C
 from . import validate as V
@@ -61,7 +62,7 @@ LossUnitOption = Literal["nats", "bits", "perplexity"]
 DuplicatesOption = Literal["raise", "mean", "median", "min", "first", "keep"]
 OnInvalidOption = Literal["raise", "exclude"]
 ConventionOption = Literal["total", "non-embedding"]
-FormatOption = Literal["csv", "tsv", "json", "jsonl", "parquet", "excel"]
+FormatOption = Literal["csv", "tsv", "json", "jsonl", "parquet", "excel", "tensorboard", "wandb", "mlflow"]
 
 _LOSS_UNITS = ("nats", "bits", "perplexity")
 _DUPLICATES = ("raise", "mean", "median", "min", "first", "keep")
@@ -132,8 +133,10 @@ def read_table(
         Delimiter of a text file (default ``','`` for CSV and ``'\\t'`` for TSV).
     sheet : str or int, optional
         Excel sheet (default the first).
-    format : {'csv', 'tsv', 'json', 'jsonl', 'parquet', 'excel'}, optional
-        Overrides the suffix.
+    format : {'csv', 'tsv', 'json', 'jsonl', 'parquet', 'excel', 'tensorboard', 'wandb', 'mlflow'}, optional
+        Overrides the suffix. The last three read a training log with :func:`scaling.data.read_tensorboard`,
+        :func:`~scaling.data.read_wandb` or :func:`~scaling.data.read_mlflow`; a folder is read as a log
+        of the detected kind (event files, an MLflow store, or CSV files with one run each, named by file).
     scale : mapping, optional
         Multiply columns after parsing, e.g. ``{"n_tokens": 1e9}`` for a column of billions of tokens.
     duplicates : {'raise', 'mean', 'median', 'min', 'first', 'keep'}
@@ -216,6 +219,7 @@ def read_table(
     parsed.values["loss"] = to_nats(parsed.values["loss"], opts.loss_unit)  # type: ignore[arg-type]
     full, ignored = _assemble(raw, mapping, parsed.values)
     frame, rows, excluded = _exclude_invalid(full, raw, mapping, parsed, where)
+    _check_units(frame, rows, opts, derived, where)
     frame, rows, dup_excl = _handle_duplicates(frame, rows, opts.duplicates, opts.id_cols, where)
     excluded = concat_excluded(excluded, dup_excl)
 
@@ -551,6 +555,61 @@ def _exclude_invalid(full: pd.DataFrame, raw: pd.DataFrame, mapping: Mapping[str
                                        f"0 of {n} rows left", "Every row has an invalid value: see the "
                                        "reasons with on_invalid='raise'."))
     return frame, rows_all[parsed.valid], excluded
+
+
+#: loss "looks like a perplexity" when every value exceeds this (nats), or the median exceeds _PPL_MEDIAN
+_PPL_ALL = 15.0
+_PPL_MEDIAN = 10.0
+#: counts below these are not plausible raw counts: log10 values or counts in millions / billions
+_COUNT_FLOOR = {"n_params": 1e4, "n_tokens": 1e3, "flops": 1e3}
+_LOG10_CEILING = 30.0  # log10 of any count of a language model run is below 30
+_FLOPS_RULE_FACTOR = 2.0
+
+
+def _check_units(frame: pd.DataFrame, rows: NDArray[np.int64], opts: _Options, derived: str | None,
+                 where: str) -> None:
+    """Guards against the unit mistakes that fit quietly to nonsense (issue: OPT's log10 tokens and
+    perplexities gave E = 5e-65): counts that look like log10 values or millions (an error naming the fix),
+    a loss that looks like a perplexity (UnitsWarning), FLOPs that disagree with k·N·D (FlopsRuleWarning)."""
+    for c, floor in _COUNT_FLOOR.items():
+        if c == derived or c in opts.log10:
+            continue
+        v = frame[c].to_numpy(dtype=np.float64)
+        if len(v) and v.max() < floor:
+            if v.max() <= _LOG10_CEILING:
+                look = f"log10 values (10**{v.max():.3g} = {10.0 ** v.max():.3g})"
+                hint = f"If the column holds log10 values, pass log10=[{c!r}]"
+            else:
+                unit = 1e6 if c == "n_params" else 1e9
+                look = f"counts in {'millions' if unit == 1e6 else 'billions'} (largest {v.max():.4g})"
+                hint = f"If the column counts {'millions' if unit == 1e6 else 'billions'}, pass scale={{{c!r}: {unit:g}}}"
+            raise DataError(format_message(
+                f"Column {c!r}", where, f"a count (at least {floor:g} somewhere; a language model run has more)",
+                f"every value below it, which looks like {look}", hint + ". Counts may also carry a suffix "
+                "such as 70M or 1.4B."))
+    loss = frame["loss"].to_numpy(dtype=np.float64)
+    if opts.loss_unit != "perplexity" and len(loss):
+        med = float(np.median(loss))
+        if loss.min() > _PPL_ALL or med > _PPL_MEDIAN:
+            warnings.warn(
+                f"Column 'loss' {where} looks like a perplexity, not a loss in {opts.loss_unit}: median {med:.4g}"
+                f", smallest {loss.min():.4g} (a cross-entropy above {_PPL_MEDIAN:g} nats/token is worse than "
+                f"uniform guessing over 22,000 tokens). If it is a perplexity, pass loss_unit='perplexity' "
+                "(it is then log'ed to nats); ignore this if it really is a loss that large.",
+                UnitsWarning, stacklevel=4)
+    if derived is None:
+        expected = opts.k * frame["n_params"].to_numpy(dtype=np.float64) * frame["n_tokens"].to_numpy(dtype=np.float64)
+        ratio = frame["flops"].to_numpy(dtype=np.float64) / expected
+        off = (ratio > _FLOPS_RULE_FACTOR) | (ratio < 1.0 / _FLOPS_RULE_FACTOR)
+        if off.any():
+            idx = np.flatnonzero(off)
+            warnings.warn(
+                f"Column 'flops' {where} disagrees with flops = {opts.k:g}·n_params·n_tokens by more than "
+                f"{_FLOPS_RULE_FACTOR:g}x in {len(idx)} of {len(frame)} rows ({V.rows_text(rows[idx])}; ratio "
+                f"flops/({opts.k:g}·N·D) from {ratio[idx].min():.3g} to {ratio[idx].max():.3g}). Check its unit "
+                "(e.g. PF-days = 8.64e19 FLOPs: scale={'flops': 8.64e19}) or the FLOPs rule "
+                f"(flops_per_token={float(np.median(ratio)) * opts.k:.3g} fits the median row); "
+                "table.check_flops() lists the rows.", FlopsRuleWarning, stacklevel=4)
 
 
 def _table_meta(opts: _Options, source_text: str, name: str | None, derived: str | None,
