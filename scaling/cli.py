@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .cli_table import (add_table_arguments, apply_curve_options, cli_message, read_table_kwargs, table_notes,
-                        table_summary)
+from .cli_table import (add_table_arguments, apply_curve_options, cli_message, rarest_first, read_table_kwargs,
+                        table_notes, table_summary)
 from .errors import DataError, ScalingError, format_message
 
 __all__ = ["main", "build_parser"]
@@ -190,9 +190,10 @@ def _load_source(args: argparse.Namespace) -> Any:
                                            "or dataset:NAME", repr(src), "See `scaling datasets list`."))
         if args.dataset_option:
             raise UsageError("--dataset-option applies to dataset:NAME sources")
+        mapped: dict[str, str | None] | None = None
         if columns:  # --columns flops= : no such column (derive it)
-            columns = {k: (v or None) for k, v in columns.items()}
-        table = read_table(path, columns, loss_unit=args.loss_unit, flops_per_token=args.flops_per_token,
+            mapped = {k: (v or None) for k, v in columns.items()}
+        table = read_table(path, mapped, loss_unit=args.loss_unit, flops_per_token=args.flops_per_token,
                            **read_table_kwargs(args))
     k = int(args.drop_highest_loss or 0)
     if src == "dataset:epoch_chinchilla" and not k and not getattr(args, "quiet", False):
@@ -388,7 +389,7 @@ def cmd_fit(args: argparse.Namespace, out: _Out) -> int:
         out.print(f"Excluded before fitting ({len(exc)} rows; 0-based input rows):")
         for line in table_notes(table):
             out.print(f"  {line}")
-        for e in exc[:12]:
+        for e in rarest_first(exc)[:12]:
             lo = f" (loss {e['loss']:.4g})" if "loss" in e else ""
             out.print(f"  row {e['row']}{lo}: {e['reason']}")
         if len(exc) > 12:

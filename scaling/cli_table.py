@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["add_table_arguments", "read_table_kwargs", "apply_curve_options", "cli_message", "table_summary",
-           "table_notes"]
+           "table_notes", "rarest_first"]
 
 _DUPLICATES = ("raise", "mean", "median", "min", "first", "keep")
 
@@ -125,6 +125,14 @@ def table_summary(table: Any) -> dict[str, Any]:
             "best_of": meta.get("best_of"), "excluded_by_code": by_code}
 
 
+def rarest_first(excluded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Excluded rows with the rarest codes first (a checkpoint past its plan before 300 earlier checkpoints)."""
+    counts: dict[str, int] = {}
+    for e in excluded:
+        counts[e.get("code", "")] = counts.get(e.get("code", ""), 0) + 1
+    return sorted(excluded, key=lambda e: counts[e.get("code", "")])
+
+
 def table_notes(table: Any) -> list[str]:
     """One line per thing the reader should know about how the fitted rows were chosen."""
     s = table_summary(table)
@@ -186,8 +194,8 @@ def cli_message(message: str) -> str:
     out = message
     out = re.sub(r"(?<![\w.])best_of\(over=([^,)]*), rule='(?:mean|median)'\)",
                  lambda m: f"--mean-over {_flag_value(m.group(1))}", out)
-    out = re.sub(r"(?<![\w.])best_of\(over=([^,)]*)(?:, rule='min')?\)", lambda m: f"--best-of {_flag_value(m.group(1))}",
-                 out)
+    out = re.sub(r"(?<![\w.])best_of\(over=([^,)]*)(?:, rule='min')?\)",
+                 lambda m: f"--best-of {_flag_value(m.group(1))}", out)
     out = re.sub(r"(?<![\w.])best_run\(over=([^)]*)\)", lambda m: f"--best-run {_flag_value(m.group(1))}", out)
     out = re.sub(r"(?<![\w.])min_fraction\(([\d.e+-]+)\)", r"--min-fraction \1", out)
     out = re.sub(r"(?<![\w.])final\(\)", "--final", out)

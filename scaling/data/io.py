@@ -576,13 +576,18 @@ def _check_units(frame: pd.DataFrame, rows: NDArray[np.int64], opts: _Options, d
             continue
         v = frame[c].to_numpy(dtype=np.float64)
         if len(v) and v.max() < floor:
-            if v.max() <= _LOG10_CEILING:
+            if c == "flops":  # log10 FLOPs (~17-25) and PF-days (~0.01-1e3) overlap: name both
+                look = (f"log10 values (10**{v.max():.3g} = {10.0 ** min(v.max(), 300):.3g}) or compute in a "
+                        f"larger unit such as PF-days (largest {v.max():.4g})")
+                hint = ("If the column holds log10 values, pass log10=['flops']; if it is in PF-days, pass "
+                        "scale={'flops': 8.64e19}")
+            elif v.max() <= _LOG10_CEILING:
                 look = f"log10 values (10**{v.max():.3g} = {10.0 ** v.max():.3g})"
                 hint = f"If the column holds log10 values, pass log10=[{c!r}]"
             else:
-                unit = 1e6 if c == "n_params" else 1e9
-                look = f"counts in {'millions' if unit == 1e6 else 'billions'} (largest {v.max():.4g})"
-                hint = f"If the column counts {'millions' if unit == 1e6 else 'billions'}, pass scale={{{c!r}: {unit:g}}}"
+                unit, word = (1e6, "millions") if c == "n_params" else (1e9, "billions")
+                look = f"counts in {word} (largest {v.max():.4g})"
+                hint = f"If the column counts {word}, pass scale={{{c!r}: {unit:g}}}"
             raise DataError(format_message(
                 f"Column {c!r}", where, f"a count (at least {floor:g} somewhere; a language model run has more)",
                 f"every value below it, which looks like {look}", hint + ". Counts may also carry a suffix "
