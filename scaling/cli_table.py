@@ -67,6 +67,8 @@ def add_table_arguments(p: argparse.ArgumentParser, *, basic: bool = False,
                    help="further columns that tell runs apart (e.g. dataset)")
     g.add_argument("--on-invalid", choices=("raise", "exclude"), default="raise",
                    help="rows with bad values: raise (default) or exclude them (they are listed)")
+    g.add_argument("--no-check-units", dest="check_units", action="store_false",
+                   help="skip the unit guards (for tables that are not language-model runs)")
     c = p.add_argument_group("training curves (applied in this order)")
     c.add_argument("--best-run", type=_names, default=None, metavar="COL,...",
                    help="keep the whole curve of the best run over these columns, e.g. --best-run lr")
@@ -89,7 +91,7 @@ def read_table_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, attr, None)
         if value is not None:
             kw[key] = value
-    for attr, default in (("duplicates", "raise"), ("on_invalid", "raise")):
+    for attr, default in (("duplicates", "raise"), ("on_invalid", "raise"), ("check_units", True)):
         value = getattr(args, attr, default)
         if value != default:
             kw[attr] = value
@@ -200,6 +202,7 @@ def cli_message(message: str) -> str:
     out = re.sub(r"(?<![\w.])min_fraction\(([\d.e+-]+)\)", r"--min-fraction \1", out)
     out = re.sub(r"(?<![\w.])final\(\)", "--final", out)
     out = re.sub(r"uncertainty=Bootstrap\(\.\.\.\)", "--bootstrap N", out)
+    out = re.sub(r"(?<![\w.])check_units=False", "--no-check-units", out)
 
     def kw_sub(m: re.Match[str]) -> str:
         key, value = m.group(1), _flag_value(m.group(2))

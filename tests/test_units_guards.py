@@ -28,7 +28,7 @@ def test_perplexity_read_as_nats_warns_and_names_the_option() -> None:
         t = sc.read_table(df, loss_unit="perplexity")
     np.testing.assert_allclose(t.loss, L)
     # the median rule: some values below 15, the median above 10 nats
-    with pytest.warns(UnitsWarning, match=r"median 11"):
+    with pytest.warns(UnitsWarning, match=r"median is 11 nats/token"):
         sc.read_table(pd.DataFrame({"n_params": N[:3], "n_tokens": D[:3], "loss": [9.0, 11.0, 12.0]}))
 
 
@@ -48,6 +48,14 @@ def test_counts_that_look_like_log10_or_millions_are_errors(column: str, values:
         cols[column] = values
     with pytest.raises(DataError, match=rf"Column '{column}'.*must be a count.*{fix}"):
         sc.read_table(pd.DataFrame(cols))
+
+
+def test_check_units_false_reads_small_true_counts() -> None:
+    """A random-features model of 10-800 parameters (the double-descent simulation) is not an LM."""
+    df = pd.DataFrame({"n_params": [10.0, 100.0, 800.0], "n_tokens": 200.0, "loss": [0.5, 0.9, 0.3]})
+    with pytest.raises(DataError, match="check_units=False"):
+        sc.read_table(df)
+    assert sc.read_table(df, check_units=False).n_params.tolist() == [10.0, 100.0, 800.0]
 
 
 def test_log10_and_scale_fix_them() -> None:

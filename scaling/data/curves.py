@@ -125,11 +125,19 @@ def final_rows(frame: pd.DataFrame, rows: NDArray[np.int64], by: Sequence[str]) 
     return FinalSelection(keep, reasons[~keep], codes[~keep], rule, plan, int(past.sum()), dropped)
 
 
-def min_fraction_rows(frame: pd.DataFrame, f: float, by: Sequence[str]
+def min_fraction_rows(frame: pd.DataFrame, rows: NDArray[np.int64], f: float, by: Sequence[str]
                       ) -> tuple[NDArray[np.bool_], NDArray[Any]]:
-    """Keep checkpoints with ``n_tokens >= f ×`` the largest ``n_tokens`` of their run."""
-    final = frame.groupby(list(by), sort=False, dropna=False)["n_tokens"].transform("max").to_numpy()
-    keep = frame["n_tokens"].to_numpy(dtype=np.float64) >= f * final
+    """Keep checkpoints with ``n_tokens >= f ×`` the ``n_tokens`` of their run's final checkpoint
+    (:func:`final_rows`: the last at or before the planned end, when the table has a plan)."""
+    sel = final_rows(frame, rows, by)
+    gid = group_ids(frame, by)
+    tokens = frame["n_tokens"].to_numpy(dtype=np.float64)
+    final_of_run = np.full(int(gid.max()) + 1, np.nan)
+    final_of_run[gid[sel.keep]] = tokens[sel.keep]
+    final = final_of_run[gid]
+    final = np.where(np.isnan(final), frame.groupby(list(by), sort=False, dropna=False)["n_tokens"]
+                     .transform("max").to_numpy(dtype=np.float64), final)
+    keep = tokens >= f * final
     reasons = np.array([f"n_tokens < {f:g} × its run's final n_tokens ({fin:.4g}) (min_fraction({f:g}))"
                         for fin in final[~keep]], dtype=object)
     return keep, reasons

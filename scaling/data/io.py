@@ -101,6 +101,7 @@ def read_table(
     metric: str | None = None,
     metadata: Any = None,
     log10: Sequence[str] = (),
+    check_units: bool = True,
 ) -> RunTable:
     """Read a table of training runs into a validated, immutable :class:`RunTable`.
 
@@ -168,6 +169,13 @@ def read_table(
     log10 : sequence of str
         Numeric canonical columns stored as log10 values (e.g. ``log10=["n_tokens", "flops"]``):
         ``10**x`` is taken after parsing (before ``scale``).
+    check_units : bool
+        Guard against unit mistakes (default True): counts that cannot be raw counts of a language model
+        run (``n_params`` below 1e4 everywhere, ``n_tokens`` or ``flops`` below 1e3 everywhere: log10 values,
+        millions, PF-days) are a :class:`~scaling.errors.DataError` naming the fix; a loss that looks like a
+        perplexity warns (:class:`~scaling.errors.UnitsWarning`), and so do given FLOPs off ``k·N·D`` by
+        more than 2× (:class:`~scaling.errors.FlopsRuleWarning`). Pass False for tables that are not
+        language-model runs (e.g. a random-features model with 800 parameters).
 
     Returns
     -------
@@ -198,7 +206,8 @@ def read_table(
                                    ("sep", sep), ("sheet", sheet), ("format", format), ("scale", scale),
                                    ("duplicates", duplicates), ("id_columns", opts.id_cols),
                                    ("on_invalid", on_invalid), ("run", run), ("metric", metric),
-                                   ("metadata", metadata), ("log10", list(opts.log10)))
+                                   ("metadata", metadata), ("log10", list(opts.log10)),
+                                   ("check_units", check_units))
                  if not (v is _DEFAULTS[k] or v == _DEFAULTS[k])}
         return _from_runtable(source, given)
 
@@ -219,7 +228,10 @@ def read_table(
     parsed.values["loss"] = to_nats(parsed.values["loss"], opts.loss_unit)  # type: ignore[arg-type]
     full, ignored = _assemble(raw, mapping, parsed.values)
     frame, rows, excluded = _exclude_invalid(full, raw, mapping, parsed, where)
-    _check_units(frame, rows, opts, derived, where)
+    if check_units is not True and check_units is not False:
+        raise DataError(format_message("Option check_units", "", "True or False", repr(check_units)))
+    if check_units:
+        _check_units(frame, rows, opts, derived, where)
     frame, rows, dup_excl = _handle_duplicates(frame, rows, opts.duplicates, opts.id_cols, where)
     excluded = concat_excluded(excluded, dup_excl)
 
@@ -590,15 +602,16 @@ def _check_units(frame: pd.DataFrame, rows: NDArray[np.int64], opts: _Options, d
                 hint = f"If the column counts {word}, pass scale={{{c!r}: {unit:g}}}"
             raise DataError(format_message(
                 f"Column {c!r}", where, f"a count (at least {floor:g} somewhere; a language model run has more)",
-                f"every value below it, which looks like {look}", hint + ". Counts may also carry a suffix "
-                "such as 70M or 1.4B."))
+                f"every value below it, which looks like {look}", hint + ". If these are true counts (not a "
+                "language model), pass check_units=False."))
     loss = frame["loss"].to_numpy(dtype=np.float64)
     if opts.loss_unit != "perplexity" and len(loss):
         med = float(np.median(loss))
         if loss.min() > _PPL_ALL or med > _PPL_MEDIAN:
             warnings.warn(
-                f"Column 'loss' {where} looks like a perplexity, not a loss in {opts.loss_unit}: median {med:.4g}"
-                f", smallest {loss.min():.4g} (a cross-entropy above {_PPL_MEDIAN:g} nats/token is worse than "
+                f"Column 'loss' {where} looks like a perplexity, not a loss in {opts.loss_unit}: read as "
+                f"{opts.loss_unit}, its median is {med:.4g} nats/token and its smallest {loss.min():.4g} "
+                f"(a cross-entropy above {_PPL_MEDIAN:g} nats/token is worse than "
                 f"uniform guessing over 22,000 tokens). If it is a perplexity, pass loss_unit='perplexity' "
                 "(it is then log'ed to nats); ignore this if it really is a loss that large.",
                 UnitsWarning, stacklevel=4)
@@ -676,7 +689,8 @@ def _check_scale(scale: Mapping[str, float] | None) -> dict[str, float]:
 _DEFAULTS: dict[str, Any] = {"columns": None, "loss_unit": "nats", "flops_per_token": FLOPS_PER_PARAM_TOKEN,
                              "n_params_convention": None, "name": None, "meta": None, "sep": None, "sheet": None,
                              "format": None, "scale": None, "duplicates": "raise", "id_columns": [],
-                             "on_invalid": "raise", "run": None, "metric": None, "metadata": None, "log10": []}
+                             "on_invalid": "raise", "run": None, "metric": None, "metadata": None, "log10": [],
+                             "check_units": True}
 
 
 def _from_runtable(table: RunTable, given: Mapping[str, Any]) -> RunTable:

@@ -335,18 +335,20 @@ class RunTable:
         return self._select(keep, f"n_tokens < {x:g} (min_tokens({x:g}))", {"op": "min_tokens", "x": x})
 
     def min_fraction(self, f: float, *, by: str | Sequence[str] = "run") -> RunTable:
-        """Keep checkpoints with at least fraction ``f`` of their run's final ``n_tokens``.
+        """Keep checkpoints with at least fraction ``f`` of the ``n_tokens`` of their run's final checkpoint
+        (as :meth:`final` picks it: at or before the planned end when the table has a plan).
 
         Parameters
         ----------
         f : float in (0, 1]
-            ``f = 1`` keeps only each run's final checkpoint(s).
+            ``f = 1`` keeps only each run's final checkpoint(s) (and any past its planned end, which
+            :meth:`final` and :meth:`best_run` exclude).
         by : str or sequence of str
             The column(s) identifying a run (default ``'run'``).
         """
         f = V.check_positive_number("f", f, "Pass a fraction in (0, 1], e.g. min_fraction(0.25).", upper=1.0)
         by_cols = self._by(by, "min_fraction()")
-        keep, reasons = C.min_fraction_rows(self._frame, f, by_cols)
+        keep, reasons = C.min_fraction_rows(self._frame, self._rows, f, by_cols)
         return self._select(keep, reasons, {"op": "min_fraction", "f": f, "by": list(by_cols)})
 
     def final(self, by: str | Sequence[str] = "run") -> RunTable:
