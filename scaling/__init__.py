@@ -13,12 +13,13 @@ from .estimation.uncertainty import MCMC, Bootstrap, derived
 from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
                       inference_optimal, list_published, predict_loss)
-from .table import RunTable, read_table
+from .data import RunTable, read_csv_runs, read_mlflow, read_table, read_tensorboard, read_wandb
 
 #: submodules reached as attributes on first use (``sc.plot`` imports matplotlib only then)
 _LAZY = ("plot", "reproduce", "doubledescent", "demo", "cli")
 
-__all__ = ["__version__", "errors", "units", "RunTable", "read_table", "list_datasets", "load_dataset", "Law",
+__all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_tensorboard", "read_wandb",
+           "read_mlflow", "read_csv_runs", "list_datasets", "load_dataset", "Law",
            "get_law", "list_laws", "register_law", "FitResult", "fit", "approach1", "approach2", "fit_power_law",
            "backtest", "Bootstrap", "MCMC", "derived", "Allocation", "compute_optimal", "data_constrained_optimal",
            "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]

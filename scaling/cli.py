@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .cli_table import (add_table_arguments, apply_curve_options, cli_message, rarest_first, read_table_kwargs,
+                        table_notes, table_summary)
 from .errors import DataError, ScalingError, format_message
 
 __all__ = ["main", "build_parser"]
@@ -180,7 +182,7 @@ def _load_source(args: argparse.Namespace) -> Any:
         options = _parse_pairs(args.dataset_option, "--dataset-option")
         table = load_dataset(name, **options) if options else load_dataset(name)
     else:
-        from .table import read_table
+        from .data import read_table
 
         path = Path(src)
         if not path.exists():
@@ -188,7 +190,11 @@ def _load_source(args: argparse.Namespace) -> Any:
                                            "or dataset:NAME", repr(src), "See `scaling datasets list`."))
         if args.dataset_option:
             raise UsageError("--dataset-option applies to dataset:NAME sources")
-        table = read_table(path, columns, loss_unit=args.loss_unit, flops_per_token=args.flops_per_token)
+        mapped: dict[str, str | None] | None = None
+        if columns:  # --columns flops= : no such column (derive it)
+            mapped = {k: (v or None) for k, v in columns.items()}
+        table = read_table(path, mapped, loss_unit=args.loss_unit, flops_per_token=args.flops_per_token,
+                           **read_table_kwargs(args))
     k = int(args.drop_highest_loss or 0)
     if src == "dataset:epoch_chinchilla" and not k and not getattr(args, "quiet", False):
         print("note: Epoch AI drop the 5 highest-loss points of this dataset before fitting; "
@@ -201,7 +207,7 @@ def _load_source(args: argparse.Namespace) -> Any:
         keep = np.ones(len(loss), dtype=bool)
         keep[np.argsort(-loss, kind="stable")[:k]] = False
         table = table.filter(keep, reason=f"one of the {k} highest losses (--drop-highest-loss {k})")
-    return table
+    return apply_curve_options(table, args)
 
 
 def _option_value(text: str) -> Any:
@@ -372,6 +378,7 @@ def cmd_fit(args: argparse.Namespace, out: _Out) -> int:
     if args.json:
         d = _fit_json(res, args.level)
         d["excluded"] = _excluded_list(table)
+        d["table"] = table_summary(table)
         if args.output:
             d["saved_to"] = str(args.output)
         out.json(d)
@@ -381,7 +388,9 @@ def cmd_fit(args: argparse.Namespace, out: _Out) -> int:
     if exc:
         out.print()
         out.print(f"Excluded before fitting ({len(exc)} rows; 0-based input rows):")
-        for e in exc[:12]:
+        for line in table_notes(table):
+            out.print(f"  {line}")
+        for e in rarest_first(exc)[:12]:
             lo = f" (loss {e['loss']:.4g})" if "loss" in e else ""
             out.print(f"  row {e['row']}{lo}: {e['reason']}")
         if len(exc) > 12:
@@ -398,8 +407,9 @@ def _excluded_list(table: Any) -> list[dict[str, Any]]:
     ex = table.excluded
     if ex is None or not len(ex):
         return []
-    return [{"row": int(r["row"]), "reason": str(r["reason"]), **({"loss": float(r["loss"])} if "loss" in ex.columns
-                                                                    and r["loss"] == r["loss"] else {})}
+    return [{"row": int(r["row"]), **({"code": str(r["code"])} if "code" in ex.columns else {}),
+             "reason": str(r["reason"]), **({"loss": float(r["loss"])} if "loss" in ex.columns
+                                            and r["loss"] == r["loss"] else {})}
             for _, r in ex.iterrows()]
 
 
@@ -525,8 +535,8 @@ def cmd_plot(args: argparse.Namespace, out: _Out) -> int:
         raise UsageError(f"--kind {args.kind} needs a saved fit (FIT.json), not a published law")
     data = None
     if args.data:
-        ns = argparse.Namespace(source=args.data, columns=None, dataset_option=None, loss_unit="nats",
-                                flops_per_token=6.0, drop_highest_loss=0)
+        ns = argparse.Namespace(**{**vars(args), "source": args.data, "dataset_option": None,
+                                   "drop_highest_loss": 0})
         data = _load_source(ns)
     elif not published and not args.no_data:
         data = model.data
@@ -639,6 +649,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drop-highest-loss", type=_count, default=0, metavar="K",
                    help="exclude the K highest losses before fitting (Epoch drop 5 of Hoffmann's 245 points); "
                         "the excluded rows are listed")
+    add_table_arguments(p)
 
 
 def _law_args(p: argparse.ArgumentParser) -> None:
@@ -726,6 +737,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flops", type=_positive_float, nargs="+", default=None, metavar="C",
                    help="compute range of the allocation plot (two values) or budgets")
     p.add_argument("--data", default=None, metavar="SOURCE", help="runs to overlay (default: the fitted points)")
+    add_table_arguments(p, basic=True, positive_float=_positive_float)
     p.add_argument("--no-data", action="store_true", help="do not overlay the fitted points")
     p.add_argument("--level", type=_level, default=0.8, help="interval level of the bands (default 0.8)")
     p.add_argument("--dpi", type=int, default=150)
@@ -770,7 +782,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _report_warnings(caught: list[warnings.WarningMessage], out: _Out) -> None:
     seen = set()
     for w in caught:
-        msg = f"warning: {w.category.__name__}: {_one_line(w.message)}"
+        msg = f"warning: {w.category.__name__}: {_one_line(cli_message(str(w.message)))}"
         if msg not in seen:
             seen.add(msg)
             out.info(msg)
@@ -811,7 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScalingError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
         if args.debug:
             raise
-        print(f"scaling: error: {_one_line(e)}", file=sys.stderr)
+        print(f"scaling: error: {_one_line(cli_message(str(e)))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # pragma: no cover
         print("scaling: interrupted", file=sys.stderr)

@@ -66,8 +66,8 @@ def generate_demo_runs(seed: int = 2024, noise: float = 0.01) -> pd.DataFrame:
 
 
 def load_demo_table() -> Any:
-    """The demo sweep as a :class:`~scaling.table.RunTable` (from the package; rebuilt if missing)."""
-    from .table import read_table
+    """The demo sweep as a :class:`~scaling.RunTable` (from the package; rebuilt if missing)."""
+    from .data import read_table
 
     meta = {"note": _NOTE_SYNTHETIC}
     try:

@@ -35,6 +35,8 @@ __all__ = [
     "ExtrapolationWarning",
     "NonMonotoneWarning",
     "InconsistencyWarning",
+    "UnitsWarning",
+    "FlopsRuleWarning",
     "format_message",
     "format_rows",
 ]
@@ -86,6 +88,14 @@ class NonMonotoneWarning(ScalingWarning):
 
 class InconsistencyWarning(ScalingWarning):
     """Published constants are internally inconsistent (e.g. rounded values that do not agree)."""
+
+
+class UnitsWarning(ScalingWarning):
+    """A column looks like it is in another unit than the one read (a perplexity read as nats, ...)."""
+
+
+class FlopsRuleWarning(UnitsWarning):
+    """Given FLOPs disagree with ``k·N·D`` by more than 2× (another FLOPs rule, or a unit such as PF-days)."""
 
 
 def format_rows(rows: Sequence[int], limit: int = 8) -> str:

@@ -23,7 +23,7 @@ from scipy import stats
 
 from scaling.errors import DataError
 from scaling.estimation.approaches import Approach1Result, Approach2Result, approach1, approach2, fit_power_law
-from scaling.table import RunTable, read_table
+from scaling import RunTable, read_table
 
 E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
 A_TRUE = BETA / (ALPHA + BETA)  # 0.4516: Hoffmann eq. 4

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from scaling.errors import DataError
 from scaling.estimation.backtest import BacktestResult, _score, _select, backtest
-from scaling.table import read_table
+from scaling import read_table
 
 E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
 

@@ -20,7 +20,7 @@ from scaling.errors import DataError  # noqa: E402
 from scaling.estimation import FitResult, fit  # noqa: E402
 from scaling.estimation.uncertainty import Bootstrap  # noqa: E402
 from scaling.predict import compute_optimal  # noqa: E402
-from scaling.table import read_table  # noqa: E402
+from scaling import read_table  # noqa: E402
 
 SUBCOMMANDS = ("datasets", "fit", "optimal", "laws", "backtest", "plot", "reproduce", "demo")
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaling.errors import DataError
-from scaling.table import RunTable, read_table
+from scaling import RunTable, read_table
 
 SIZES = (1e8, 4e8)
 LRS = (1e-3, 3e-3)
@@ -251,3 +251,112 @@ def test_gpt3_style_curves_real_file() -> None:
     assert len(final) == 8
     assert final.n_tokens.max() == pytest.approx(raw["step"].max() * 1e9)
     assert math.isfinite(final.smooth(window=5).loss.sum())
+
+
+# ----------------------------------------------------------------------------------------------------
+# sweeps: run identity from several columns, planned ends, best run, exclusion codes, round trip
+
+
+def sweep_log() -> pd.DataFrame:
+    """2 models x 2 peak lrs x 2 lengths; 5 checkpoints each; run (m1, 1000, 3e-3) continued 2 checkpoints past
+    its planned end at a worse loss; no run-id column (the run is model + total_steps + peak_lr)."""
+    rows = []
+    for model, n in (("m1", 1e8), ("m2", 4e8)):
+        for lr, pen in ((1e-3, 0.03), (3e-3, 0.0)):
+            for total in (1000, 2000):
+                extra = 2 if (model, total, lr) == ("m1", 1000, 3e-3) else 0
+                for k in range(1, 6 + extra):
+                    step = k * total // 5
+                    d = step * 2e5 * n / 1e8
+                    rows.append({"model": model, "N": n, "total_steps": total, "peak_lr": lr, "step": step,
+                                 "tokens": d, "loss": chinchilla(n, d) + pen + (0.2 if k > 5 else 0.0)})
+    return pd.DataFrame(rows)
+
+
+def test_run_identity_from_several_columns() -> None:
+    t = read_table(sweep_log(), run=["model", "total_steps", "peak_lr"])
+    assert t.meta["run_columns"] == ("model", "total_steps", "peak_lr")
+    assert t["run"].nunique() == 8
+    assert t["run"].iloc[0] == "model=m1, total_steps=1000, peak_lr=0.001"
+    assert t.meta["columns"]["planned_steps"] == "total_steps" and t.meta["columns"]["lr"] == "peak_lr"
+    with pytest.raises(DataError, match=r"Column\(s\) \['modle'\] \(options run / metric\)"):
+        read_table(sweep_log(), run=["modle", "peak_lr"])
+    with pytest.raises(DataError, match=r"Options run and columns\['run'\]"):
+        read_table(sweep_log(), run="model", columns={"run": "peak_lr"})
+
+
+def test_final_stops_at_the_planned_end_and_says_which_rule() -> None:
+    t = read_table(sweep_log(), run=["model", "total_steps", "peak_lr"])
+    f = t.final()
+    assert len(f) == 8 and (f["step"] == f["planned_steps"]).all()
+    past = f.excluded[f.excluded["code"] == "past_planned_end"]
+    assert past["step"].tolist() == [1200, 1400]
+    assert past["reason"].str.startswith("checkpoint past its run's planned end (step 1200 > planned_steps 1000").any()
+    assert f.meta["final"]["plan"] == "planned_steps" and f.meta["final"]["n_past_planned_end"] == 2
+    assert f.meta["final"]["rule"] == "the last checkpoint of each run with step <= planned_steps"
+    # without a plan: the largest n_tokens, and the rule says a plan is missing
+    nf = read_table(sweep_log().drop(columns=["total_steps"]), run=["model", "peak_lr"], duplicates="keep").final()
+    assert nf.meta["final"]["plan"] is None and "no planned_steps or planned_tokens column" in nf.meta["final"]["rule"]
+    assert set(nf.excluded["code"]) == {"not_final"}
+
+
+def test_final_with_planned_tokens() -> None:
+    log = sweep_log()
+    log["train_tokens_planned"] = log["total_steps"] * 2e5 * log["N"] / 1e8
+    t = read_table(log.drop(columns=["total_steps"]).assign(rid=log["model"] + log["total_steps"].astype(str)),
+                   run=["rid", "peak_lr"])
+    f = t.final()
+    assert f.meta["final"]["plan"] == "planned_tokens" and f.meta["final"]["n_past_planned_end"] == 2
+    np.testing.assert_allclose(f.n_tokens, f["planned_tokens"])
+
+
+def test_best_of_one_row_per_nd_and_best_run_keeps_the_curve() -> None:
+    t = read_table(sweep_log(), run=["model", "total_steps", "peak_lr"])
+    b = t.final().best_of(over="lr")
+    assert len(b) == 4 and set(b["lr"]) == {3e-3}
+    assert (b.excluded.groupby("code").size().to_dict()
+            == {"not_best": 4, "not_final": 8 * 4, "past_planned_end": 2})
+    r = t.best_run(over="lr")
+    assert r["run"].nunique() == 4 and set(r["lr"]) == {3e-3}
+    assert len(r) == 4 * 5  # whole curves up to the planned end
+    codes = r.excluded.groupby("code").size().to_dict()
+    assert codes == {"not_best_run": 4 * 5, "past_planned_end": 2}
+    reason = r.excluded.loc[r.excluded["code"] == "not_best_run", "reason"].iloc[0]
+    assert "is not the lowest among runs with the same (n_params, n_tokens)" in reason and "kept run 'model=" in reason
+    assert r.meta["best_run"]["runs"] == 4
+    # final checkpoints logged a step apart (D within 0.1 %) still count as one (N, D)
+    jitter = sweep_log()
+    jitter.loc[jitter["peak_lr"] == 1e-3, "tokens"] *= 1.0004
+    assert len(read_table(jitter, run=["model", "total_steps", "peak_lr"]).final().best_of(over="lr")) == 4
+
+
+def test_best_of_names_a_column_that_splits_an_nd() -> None:
+    log = sweep_log()
+    two = pd.concat([log.assign(seed=0), log.assign(seed=1, loss=log["loss"] + 0.001)], ignore_index=True)
+    f = read_table(two, run=["model", "total_steps", "peak_lr", "seed"]).final()
+    with pytest.raises(DataError, match=r"it would leave 8 rows for 4 distinct \(N, D\).*seed also vary.*"
+                                        r"over=\['lr', 'seed'\].*best_of\(over='seed', rule='mean'\)"):
+        f.best_of(over="lr")
+    with pytest.raises(DataError, match=r"best_run\(\).*seed also vary"):
+        read_table(two, run=["model", "total_steps", "peak_lr", "seed"]).best_run(over="lr")
+    assert len(f.best_of(over=["lr", "seed"])) == 4
+    assert len(f.best_of(over="seed", rule="mean").best_of(over="lr")) == 4
+
+
+def test_to_frame_csv_reads_back_unchanged(tmp_path: Path) -> None:
+    log = sweep_log().assign(train_tokens=lambda d: d["tokens"])  # an alias of n_tokens kept as an extra column
+    t = read_table(log, run=["model", "total_steps", "peak_lr"], columns={"n_tokens": "tokens"}).final()
+    path = tmp_path / "t.csv"
+    t.to_frame().to_csv(path, index=False)
+    back = read_table(path)
+    pd.testing.assert_frame_equal(back.to_frame(), t.to_frame(), check_dtype=False)
+    assert back.data_hash() == t.data_hash()
+
+
+def test_bootstrap_by_run_uses_the_run_identity() -> None:
+    import scaling as sc
+
+    t = read_table(sweep_log(), run=["model", "total_steps", "peak_lr"]).best_run(over="lr").min_fraction(0.3)
+    res = sc.fit(t, "chinchilla", fixed={"E": 1.69}, uncertainty=sc.Bootstrap(n=10, by="run"), rng=0)
+    assert res.uncertainty is not None and res.uncertainty["by"] == "run"
+    assert t["run"].nunique() == 4  # the clusters: one per run identity (model, total_steps, peak_lr)

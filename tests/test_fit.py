@@ -15,7 +15,7 @@ from conftest import load_or_skip
 from scaling.errors import BoundaryWarning, DataError, IdentifiabilityWarning
 from scaling.estimation import FitResult, build_problem, fit
 from scaling.estimation.objectives import huber
-from scaling.table import read_table
+from scaling import read_table
 
 HOFFMANN_TEX = {"E": np.exp(0.5267228), "A": np.exp(6.0073404), "B": np.exp(6.0179186),
                 "alpha": 0.33917084, "beta": 0.2849083}

@@ -13,7 +13,7 @@ from scaling.doubledescent import find_peak
 from scaling.errors import NonMonotoneWarning
 from scaling.estimation import fit
 from scaling.laws import get_law
-from scaling.table import read_table
+from scaling import read_table
 
 
 @pytest.fixture(scope="module")

@@ -265,7 +265,7 @@ def test_curve_fits_draws_each_fit_and_the_bump():
     from scaling.doubledescent import find_peak
     from scaling.estimation import fit
     from scaling.laws import get_law
-    from scaling.table import read_table
+    from scaling import read_table
 
     D = np.geomspace(1e8, 1e11, 9)
     L = 2 + 50 * D ** -0.2

@@ -1,4 +1,4 @@
-"""Tests of scaling.table: read_table and RunTable (reading, parsing, derivation, validation, immutability)."""
+"""Tests of scaling.data: read_table and RunTable (reading, parsing, derivation, validation, immutability)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scaling.errors import DataError
-from scaling.table import COLUMN_ALIASES, RunTable, read_table
+from scaling import RunTable, read_table
+from scaling.data import COLUMN_ALIASES
 from scaling.units import format_count, from_nats, parse_count
 
 EPOCH_FILE = "epoch_chinchilla/data/svg_extracted_data.csv"
@@ -156,7 +157,7 @@ def _write(df: pd.DataFrame, fmt: str, directory: str) -> Path:
                                          "csv_gz", "jsonl_gz"]))
 def test_file_round_trip(df: pd.DataFrame, fmt: str) -> None:
     with tempfile.TemporaryDirectory() as d:
-        table = read_table(_write(df, fmt, d))
+        table = read_table(_write(df, fmt, d), check_units=False)  # any counts: parsing, not units
     rtol = 1e-14 if fmt == "json_columns" else 0.0  # pandas' to_json writes 15 significant digits
     np.testing.assert_allclose(table.n_params, df["n_params"], rtol=rtol)
     np.testing.assert_allclose(table.n_tokens, df["n_tokens"], rtol=rtol)
@@ -174,9 +175,9 @@ def test_file_round_trip(df: pd.DataFrame, fmt: str) -> None:
 @given(df=frames())
 def test_dataframe_round_trip_and_input_untouched(df: pd.DataFrame) -> None:
     before = df.copy(deep=True)
-    table = read_table(df)
+    table = read_table(df, check_units=False)  # any counts: parsing, not units
     pd.testing.assert_frame_equal(df, before)
-    back = read_table(table.to_frame())
+    back = read_table(table.to_frame(), check_units=False)
     assert back.data_hash() == table.data_hash()
     pd.testing.assert_frame_equal(back.to_frame(), table.to_frame())
 
@@ -223,7 +224,8 @@ def test_parquet_without_pyarrow_is_a_clear_error(tmp_path: Path, monkeypatch: p
        n=st.integers(1, 200))
 def test_count_strings_format_then_parse(x: float, digits: int, n: int) -> None:
     text = format_count(x, digits=digits)
-    parsed = read_table(pd.DataFrame({"N": [text] * n, "D": np.arange(1, n + 1) * 1e9, "loss": 2.0})).n_params
+    parsed = read_table(pd.DataFrame({"N": [text] * n, "D": np.arange(1, n + 1) * 1e9, "loss": 2.0}),
+                        check_units=False).n_params
     assert np.all(parsed == parse_count(text))  # the vectorized path agrees with parse_count
     assert parsed[0] == pytest.approx(x, rel=0.51 * 10 ** (1 - digits))
 
@@ -277,7 +279,7 @@ def test_bits_conversion_value() -> None:
                                                                                       "flops"]))
 def test_derivation_consistency(df: pd.DataFrame, k: float, drop: str) -> None:
     full = df.assign(flops=k * df["n_params"] * df["n_tokens"])
-    t = read_table(full.drop(columns=[drop]), flops_per_token=k, duplicates="keep")
+    t = read_table(full.drop(columns=[drop]), flops_per_token=k, duplicates="keep", check_units=False)
     np.testing.assert_allclose(t.flops, k * t.n_params * t.n_tokens, rtol=1e-14)
     np.testing.assert_allclose(t[drop], full[drop], rtol=1e-14)
     assert t.meta["derived"] == drop
@@ -340,7 +342,8 @@ def test_optional_aliases_and_extra_columns_order() -> None:
     assert list(t["n_unique_tokens"]) == [1e9, 2e9]
     assert t.meta["columns"]["lr"] == "learning_rate"
     assert set(COLUMN_ALIASES) == {"n_params", "n_tokens", "flops", "loss", "run", "step", "group",
-                                   "n_params_nonembedding", "n_unique_tokens", "seed", "lr"}
+                                   "n_params_nonembedding", "n_unique_tokens", "seed", "lr", "planned_steps",
+                                   "planned_tokens"}
 
 
 def test_explicit_columns_win_and_none_disables() -> None:
@@ -638,3 +641,16 @@ def test_reading_1e5_rows_is_fast(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert len(t) == n
     assert elapsed < 1.0, f"reading 1e5 rows took {elapsed:.2f} s"
+
+
+def test_meta_mirrors_the_typed_conventions() -> None:
+    """The table's meta keys for k, the N convention and the loss unit are written from its Conventions."""
+    t = read_table({"n_params": [1e8, 2e8], "n_tokens": [1e9, 2e9], "loss": [3.0, 2.9]}, flops_per_token=8,
+                   n_params_convention="non-embedding", loss_unit="bits")
+    c = t.conventions
+    assert (c.flops_per_token, c.n_params, c.loss_unit) == (8.0, "non-embedding", "bits")
+    assert (t.meta["flops_per_token"], t.meta["n_params_convention"], t.meta["loss_unit"]) == (8.0, "non-embedding",
+                                                                                                "bits")
+    np.testing.assert_allclose(t.flops, c.flops(t.n_params, t.n_tokens))
+    f = t.filter(t.loss < 2.5, reason="x")  # operations keep the conventions
+    assert f.conventions == c and f.meta["flops_per_token"] == 8.0

@@ -4,7 +4,7 @@
 >>> list_datasets()["name"].tolist()  # doctest: +NORMALIZE_WHITESPACE
 ['epoch_chinchilla', 'gadre_overtraining', 'porian_resolving', 'muennighoff_datablations', 'colpret_curves']
 
-``load_dataset(name, download=True, ...)`` returns a :class:`~scaling.table.RunTable`. Files are
+``load_dataset(name, download=True, ...)`` returns a :class:`~scaling.RunTable`. Files are
 read from the offline mirror ``$SCALING_DATA_DIR``, the user cache, or downloaded from the pinned
 upstream commit; every file is verified against its sha256 (see :mod:`scaling.datasets.registry`).
 The project never bundles the data, only the registry (URLs, commits, checksums, parsers).

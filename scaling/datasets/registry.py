@@ -37,7 +37,7 @@ from ..errors import DatasetError, format_message
 from . import parsers as P
 
 if TYPE_CHECKING:
-    from scaling.table import RunTable
+    from scaling.data import RunTable
 
 logger = logging.getLogger("scaling")
 
@@ -620,7 +620,7 @@ def load_dataset(
     part: str | None = None,
     loss: str | None = None,
 ) -> RunTable | pd.DataFrame:
-    """Load a registered dataset as a :class:`~scaling.table.RunTable`.
+    """Load a registered dataset as a :class:`~scaling.RunTable`.
 
     Parameters
     ----------
@@ -701,9 +701,9 @@ def _base_meta(spec: DatasetSpec, opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _to_table(spec: DatasetSpec, parsed: P.Parsed, opts: dict[str, Any]) -> RunTable:
-    from scaling.table import read_table
+    from scaling.data import read_table
 
-    from .._validate import CANONICAL
+    from ..data.validate import CANONICAL
 
     meta = _base_meta(spec, opts)
     meta["notes"] = dict(parsed.meta)
@@ -730,6 +730,7 @@ def _with_upstream_exclusions(table: RunTable, extra: pd.DataFrame) -> RunTable:
     func, (frame, rows, meta, excluded) = table.__reduce__()
     extra = extra.copy()
     extra.insert(0, "reason", extra.pop("reason").astype(str))
+    extra.insert(0, "code", "upstream")
     extra.insert(0, "row", np.full(len(extra), -1, dtype=np.int64))
     cols = list(excluded.columns) + [c for c in extra.columns if c not in excluded.columns]
     parts = [p.reindex(columns=cols) for p in (excluded, extra) if len(p)]

@@ -30,7 +30,7 @@ log = logging.getLogger("scaling")
 def as_table(table: Any, where: str = "fit()") -> Any:
     """A RunTable (or any table with ``to_frame()``) as is; a DataFrame through :func:`scaling.read_table`."""
     if isinstance(table, pd.DataFrame):
-        from ..table import read_table
+        from ..data import read_table
 
         return read_table(table)
     if not hasattr(table, "to_frame"):

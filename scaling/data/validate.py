@@ -1,4 +1,4 @@
-"""Validation helpers shared by :mod:`scaling.table` (private).
+"""Validation helpers of :mod:`scaling.data` (column names, parsing, value checks).
 
 Column names, aliases, vectorized parsing of counts and numbers, option checks, and the
 :class:`~scaling.errors.DataError` messages about bad values. Row numbers in every message are the
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from .errors import DataError, format_message, format_rows
-from .units import parse_count
+from ..errors import DataError, format_message, format_rows
+from ..units import parse_count
 
 __all__: list[str] = []
 
@@ -26,17 +26,20 @@ CORE: tuple[str, ...] = ("n_params", "n_tokens", "flops", "loss")
 """Canonical columns every table has (one of the first three may be derived)."""
 
 OPTIONAL: tuple[str, ...] = (
-    "run", "step", "group", "n_params_nonembedding", "n_unique_tokens", "seed", "lr",
+    "run", "step", "group", "n_params_nonembedding", "n_unique_tokens", "seed", "lr", "planned_steps",
+    "planned_tokens",
 )
 """Canonical optional columns, in the order they appear after the core ones."""
 
 CANONICAL: tuple[str, ...] = CORE + OPTIONAL
 
 COUNT_COLUMNS: frozenset[str] = frozenset(
-    {"n_params", "n_tokens", "flops", "n_params_nonembedding", "n_unique_tokens", "step"})
+    {"n_params", "n_tokens", "flops", "n_params_nonembedding", "n_unique_tokens", "step", "planned_steps",
+     "planned_tokens"})
 """Columns parsed as counts (``70M``, ``1.4B``, ``2T``, ``1.2e9`` and plain numbers)."""
 
-NUMERIC_OPTIONAL: frozenset[str] = frozenset({"step", "n_params_nonembedding", "n_unique_tokens", "lr"})
+NUMERIC_OPTIONAL: frozenset[str] = frozenset({"step", "n_params_nonembedding", "n_unique_tokens", "lr",
+                                              "planned_steps", "planned_tokens"})
 """Optional columns that are numeric (missing values allowed, other bad values are errors)."""
 
 LABEL_COLUMNS: frozenset[str] = frozenset({"run", "group", "seed"})
@@ -63,6 +66,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
                         "tokens_per_epoch"),
     "seed": ("seed", "random_seed", "rng_seed"),
     "lr": ("lr", "learning_rate", "peak_lr", "max_lr", "peak_learning_rate"),
+    "planned_steps": ("planned_steps", "total_steps", "max_steps", "train_steps", "num_train_steps",
+                      "total_train_steps", "max_iters", "total_iters"),
+    "planned_tokens": ("planned_tokens", "train_tokens_planned", "planned_train_tokens", "total_train_tokens",
+                       "max_tokens", "target_tokens", "token_budget"),
 }
 """Accepted source column names per canonical column (matched case/space/underscore-insensitively)."""
 
@@ -196,7 +203,8 @@ def parse_numbers(series: pd.Series) -> tuple[NDArray[np.float64], NDArray[np.bo
     if retry.sum() > 64 and (pd.api.types.is_string_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype)):
         # many suffixed counts ("70M", "1.4B"): one vectorized regex pass instead of a Python loop
         sub = series[retry]
-        text = sub.where(sub.map(type, na_action="ignore") == str).astype(object)
+        is_str = np.fromiter((isinstance(v, str) for v in sub.array), dtype=bool, count=len(sub))
+        text = sub.where(is_str).astype(object)
         strings = pd.Series(text, dtype=_STRING_DTYPE).str.strip()
         factor = strings.str[-1].map(_SUFFIX_FACTOR).to_numpy(dtype=np.float64, na_value=np.nan)
         number = pd.to_numeric(strings.str[:-1], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
