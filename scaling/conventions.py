@@ -66,7 +66,7 @@ class Conventions:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "Conventions":
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Conventions:
         """Inverse of :meth:`to_dict` (``None`` -> the defaults)."""
         if d is None:
             return DEFAULT_CONVENTIONS

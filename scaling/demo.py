@@ -140,7 +140,7 @@ class DemoResult:
         f = al.to_frame()
         lines.append(f"   {'C (FLOPs)':>10}  {'N_opt (params)':>30}  {'D_opt (tokens)':>30}  {'D/N':>6}  loss")
         for _, r in f.iterrows():
-            def iv(c: str) -> str:
+            def iv(c: str, r: pd.Series = r) -> str:
                 if f"{c}_lower" in f.columns:
                     return f"{format_number(r[c])} [{format_number(r[c + '_lower'])}, {format_number(r[c + '_upper'])}]"
                 return format_number(r[c])

@@ -112,9 +112,8 @@ def format_rows(rows: Sequence[int], limit: int = 8) -> str:
 def format_message(what: str, where: str, constraint: str, value: Any, hint: str = "") -> str:
     """The package's error template: ``"{what} {where} must be {constraint}; got {value}. {hint}"``.
 
-    >>> format_message("Column 'n_tokens'", "of runs.csv", "> 0", "0 in 3 rows (rows 4, 9, 17)",
-    ...                "Drop them or pass exclude='nonpositive'.")
-    "Column 'n_tokens' of runs.csv must be > 0; got 0 in 3 rows (rows 4, 9, 17). Drop them or pass exclude='nonpositive'."
+    >>> format_message("Column 'n_tokens'", "of runs.csv", "> 0", "0 in rows 4, 9", "Drop them.")
+    "Column 'n_tokens' of runs.csv must be > 0; got 0 in rows 4, 9. Drop them."
     """
     where = f" {where}" if where else ""
     msg = f"{what}{where} must be {constraint}; got {value}."

@@ -74,7 +74,8 @@ def check_extrapolation(source: Any, *, flops: ArrayLike | None = None, n_params
     if flops is not None:
         C = np.atleast_1d(np.asarray(flops, dtype=float))
     elif n_params is not None and n_tokens is not None:
-        C = np.atleast_1d(source.conventions.flops(np.asarray(n_params, dtype=float), np.asarray(n_tokens, dtype=float)))
+        C = np.atleast_1d(source.conventions.flops(np.asarray(n_params, dtype=float),
+                                                   np.asarray(n_tokens, dtype=float)))
     if C is not None and C.size and np.isfinite(C).any():
         top = float(np.nanmax(C))
         if top > MAX_COMPUTE_RATIO * rng.max_flops:

@@ -82,7 +82,8 @@ class Parsed:
 
 def _bad_file(path: str, what: str, got: object) -> DatasetError:
     return DatasetError(format_message(f"File '{path}'", "", what, got,
-                                       "The registry pins this exact file (by checksum), so this is a bug in scaling's parser: please report it."))
+                                       "The registry pins this exact file (by checksum), so this is a bug in "
+                                       "scaling's parser: please report it."))
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""fit(): one scaling-law fit at the true optimum of the stated objective (the problem, the multi-start, the diagnostics)."""
+"""fit(): one scaling-law fit at the true optimum of the stated objective (problem, multi-start, diagnostics)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
         bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
         if bad.size:
             raise DataError(format_message(f"Column '{v}'", f"used by law '{law_obj.name}'", "finite and > 0 (the law "
-                                           "takes its logarithm)", f"{float(arr[bad[0]])!r} in {format_rows(bad)} (0-based)",
+                                           "takes its logarithm)",
+                                           f"{float(arr[bad[0]])!r} in {format_rows(bad)} (0-based)",
                                            f"Drop those rows first: table.filter(table['{v}'] > 0, reason=...)."))
     y = frame["loss"].to_numpy(dtype=float)
     w = None
@@ -110,7 +111,8 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
         w = frame[weights].to_numpy(dtype=float) if isinstance(weights, str) else np.asarray(weights, dtype=float)
         if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise DataError(format_message("Option weights", "of fit()", f"{len(y)} finite values >= 0",
-                                           f"shape {w.shape}" if w.shape != y.shape else "negative or non-finite values",
+                                           f"shape {w.shape}" if w.shape != y.shape
+                                           else "negative or non-finite values",
                                            "Pass one weight per row (or a column name)."))
     objective = Objective(law_obj, loss, delta, X, y)
     w0, kind = _resolve_starts(law_obj, starts, X, y)

@@ -67,7 +67,8 @@ class Objective:
         if self.loss in ("huber", "huber_likelihood") and not (self.delta > 0 and math.isfinite(self.delta)):
             raise DataError(format_message("Option delta", "", "a finite number > 0", repr(self.delta)))
         object.__setattr__(self, "_logy", np.log(self.y))
-        object.__setattr__(self, "_logZ", math.log(huber_normalizer(self.delta)) if self.loss == "huber_likelihood" else 0.0)
+        logz = math.log(huber_normalizer(self.delta)) if self.loss == "huber_likelihood" else 0.0
+        object.__setattr__(self, "_logZ", logz)
 
     @property
     def extra(self) -> int:
@@ -175,7 +176,7 @@ class Objective:
         H[bad] = 0.0
         return obj, g, H
 
-    def astype(self, dtype: type) -> "Objective":
+    def astype(self, dtype: type) -> Objective:
         """The same objective evaluated in another precision (float32 for the fast screening phase)."""
         return Objective(self.law, self.loss, self.delta, {k: np.asarray(v, dtype=dtype) for k, v in self.X.items()},
                          np.asarray(self.y, dtype=dtype))

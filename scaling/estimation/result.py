@@ -147,7 +147,8 @@ class FitResult:
         set_(self, "_provenance", json.loads(json.dumps(_jsonable(dict(provenance)))))
         set_(self, "_cov", None if cov is None else cov.copy())
         set_(self, "_samples", None if samples is None else samples.copy())
-        set_(self, "_uncertainty", None if uncertainty is None else json.loads(json.dumps(_jsonable(dict(uncertainty)))))
+        set_(self, "_uncertainty",
+             None if uncertainty is None else json.loads(json.dumps(_jsonable(dict(uncertainty)))))
         set_(self, "_spec", spec if spec is not None else _spec_from_provenance(law, loss, delta, self._provenance))
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -174,7 +175,8 @@ class FitResult:
     provenance = property(lambda self: json.loads(json.dumps(self._provenance)))
     cov = property(lambda self: None if self._cov is None else self._cov.copy())
     samples = property(lambda self: None if self._samples is None else self._samples.copy())
-    uncertainty = property(lambda self: None if self._uncertainty is None else json.loads(json.dumps(self._uncertainty)))
+    uncertainty = property(lambda self: None if self._uncertainty is None
+                           else json.loads(json.dumps(self._uncertainty)))
 
     spec = property(lambda self: self._spec)
 
@@ -187,7 +189,7 @@ class FitResult:
     def n_points(self) -> int:
         return len(self._data)
 
-    def replace(self, **changes: Any) -> "FitResult":
+    def replace(self, **changes: Any) -> FitResult:
         """A new result with some fields replaced (used to attach uncertainty)."""
         fields = {k[1:]: getattr(self, k) for k in self.__slots__}
         unknown = set(changes) - set(fields)
@@ -322,7 +324,8 @@ class FitResult:
             keys = ("method", "n", "by", "level", "rng", "steps", "walkers")
             text = ", ".join(f"{k}={u[k]}" for k in keys if u.get(k) is not None)
             if u.get("verified"):
-                text += f"; {u['verified']} resamples verified against full-grid refits (replaced {u.get('replaced', 0)})"
+                text += (f"; {u['verified']} resamples verified against full-grid refits "
+                         f"(replaced {u.get('replaced', 0)})")
             header.append(("uncertainty", text))
         if len(self._excluded):
             header.append(("excluded rows", str(len(self._excluded))))
@@ -332,7 +335,8 @@ class FitResult:
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self._params.items())
         unc = f", uncertainty={self._uncertainty.get('method')}" if self._uncertainty else ""
-        return f"<FitResult {self._law.name}: {ps}; {self._loss} objective {self._objective:.6g} on {self.n_points} points{unc}>"
+        return (f"<FitResult {self._law.name}: {ps}; {self._loss} objective {self._objective:.6g} "
+                f"on {self.n_points} points{unc}>")
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
@@ -358,7 +362,7 @@ class FitResult:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], law: Law | None = None) -> "FitResult":
+    def from_dict(cls, d: Mapping[str, Any], law: Law | None = None) -> FitResult:
         """Rebuild a result from :meth:`to_dict` output. Custom laws must be passed as ``law``."""
         if d.get("kind") != "scaling.FitResult":
             raise DataError(format_message("The JSON", "", "a saved scaling.FitResult", repr(d.get("kind")),
@@ -388,7 +392,7 @@ class FitResult:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, law: Law | None = None) -> "FitResult":
+    def load(cls, path: str | Path, law: Law | None = None) -> FitResult:
         try:
             d = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as e:

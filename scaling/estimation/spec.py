@@ -107,7 +107,7 @@ class FitSpec:
                 "conventions": self.conventions.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FitSpec":
+    def from_dict(cls, d: Mapping[str, Any]) -> FitSpec:
         d = dict(d)
         d["conventions"] = Conventions.from_dict(d.get("conventions"))
         return cls(**d)

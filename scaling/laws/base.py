@@ -37,7 +37,7 @@ FloatArray = NDArray[np.float64]
 Evaluation = tuple[FloatArray, Callable[[FloatArray], FloatArray] | None]
 
 
-def as_param_array(law: "Law", params: Any) -> FloatArray:
+def as_param_array(law: Law, params: Any) -> FloatArray:
     """Natural parameter vector(s) from a Series, mapping, sequence or array (…, P)."""
     if isinstance(params, pd.DataFrame):
         missing = [p for p in law.param_names if p not in params.columns]
@@ -271,7 +271,7 @@ class Law:
 
     # ------------------------------------------------------------------ constraints
     def constrain(self, fixed: Mapping[str, float] | None = None,
-                  tied: Mapping[str, str] | None = None) -> "Law":
+                  tied: Mapping[str, str] | None = None) -> Law:
         """A law with some parameters fixed (natural values) or tied (``{"beta": "alpha"}``)."""
         if not fixed and not tied:
             return self
@@ -428,7 +428,8 @@ class ConstrainedLaw(Law):
                 continue
             lead = names.index(self.tied[names[j]]) if names[j] in self.tied else j
             if lead in self._free:
-                T[self._free.index(i), self._free.index(lead)] += float(np.mean(np.log(np.asarray(X[var], dtype=float))))
+                mean_log = float(np.mean(np.log(np.asarray(X[var], dtype=float))))
+                T[self._free.index(i), self._free.index(lead)] += mean_log
         return T
 
     def _evaluate(self, z: FloatArray, X: Any, grad: bool) -> Evaluation:

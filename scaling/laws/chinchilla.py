@@ -63,7 +63,8 @@ class Chinchilla(Law):
     transforms = ("log", "log", "log", "id", "id")
     variables = ("n_params", "n_tokens")
     formula = "L = E + A/N^alpha + B/D^beta"
-    reference = "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, arXiv 2203.15556, eq. 2 (fit: eq. 11, App. D.2)"
+    reference = ("Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, arXiv 2203.15556, eq. 2 "
+                 "(fit: eq. 11, App. D.2)")
     default_loss = "huber"
     default_delta = 1e-3
 
@@ -168,10 +169,10 @@ class Chinchilla(Law):
         the numeric isoFLOP minimisation for ``method="numeric"`` or any other rule."""
         if method == "numeric" or extra or not self.has_closed_form_optimum(flops_model):
             if method == "closed-form":
+                model = getattr(flops_model, "name", flops_model)
                 raise DataError(format_message("Argument method", "of the Chinchilla optimum", "'auto' or 'numeric' "
                                                "here", "'closed-form'", "Hoffmann eq. 4 needs a linear FLOPs rule "
-                                               f"C = kND, but the FLOP model ({getattr(flops_model, 'name', flops_model)})"
-                                               " is not linear."))
+                                               f"C = kND, but the FLOP model ({model}) is not linear."))
             return super().optimum(theta, flops, flops_model, method="numeric", extra=extra, ratio_bounds=ratio_bounds)
         k = float(flops_model.coefficient)
         C = np.asarray(flops, dtype=float).reshape(1, -1)
