@@ -155,8 +155,9 @@ def read_table(
         The run identity: one source column (as ``columns={'run': ...}``), or several, e.g.
         ``run=["model", "total_steps", "peak_lr"]``: the table's ``run`` column is then the label
         ``"model=..., total_steps=..., peak_lr=..."`` of each row, the source columns are kept (as canonical
-        columns where they are aliases, e.g. ``peak_lr`` -> ``lr``, ``total_steps`` -> ``planned_steps``),
-        and ``meta['run_columns']`` names them. Every run-wise operation (``final``, ``min_fraction``,
+        columns where they are aliases, e.g. ``peak_lr`` -> ``lr``, ``total_steps`` -> ``planned_steps``;
+        a source column ``run`` not in the list is kept as ``run_name``), and ``meta['run_columns']``
+        names them. Every run-wise operation (``final``, ``min_fraction``,
         ``best_run``, ``smooth``, ``Bootstrap(by="run")``) uses it.
     metric : str, optional
         The loss column of a log with one column per evaluation, e.g.
@@ -220,6 +221,11 @@ def read_table(
         raw, metadata_info = _join_metadata(raw, metadata, opts.run_cols, where)
     columns = _run_and_metric_columns(raw, columns, opts, where)
     if len(opts.run_cols) > 1:
+        if "run" in raw.columns and "run" not in opts.run_cols:  # e.g. the log's own run names: kept
+            if "run_name" in raw.columns:
+                raise DataError(format_message("Columns 'run' and 'run_name'", where, "not both present when run=[...] "
+                                               "builds the run label", "both", "Rename one of them."))
+            raw = raw.rename(columns={"run": "run_name"})
         raw = raw.assign(run=_run_labels(raw, opts.run_cols, where))
     mapping, _ = _resolve_columns(list(raw.columns), columns, where)
     _check_required_columns(raw, mapping, opts, where)
@@ -316,11 +322,11 @@ def _names_option(option: str, value: Any, example: str) -> tuple[str, ...]:
 
 def _join_metadata(raw: pd.DataFrame, metadata: Any, run_cols: Sequence[str], where: str
                    ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Join a per-run table onto the log on the run identity (one metadata row per run)."""
+    """Join a per-run table onto the log on the run identity (one metadata row per run): on the ``run=``
+    columns both tables have, else on the run-id column (``run``, ``run_id``, ``run_name``) both have."""
     meta_raw, meta_label, meta_source, _ = load_source(metadata, None, None, None)
-    if run_cols:
-        key = list(run_cols)
-    else:
+    key = [c for c in run_cols if c in raw.columns and c in meta_raw.columns]
+    if not key:  # the run identity lives in the metadata: join on the run-id column both tables have
         shared = [c for c in raw.columns if c in meta_raw.columns and V.alias_target(c) == "run"]
         if len(shared) != 1:
             raise DataError(format_message(
@@ -329,12 +335,6 @@ def _join_metadata(raw: pd.DataFrame, metadata: Any, run_cols: Sequence[str], wh
                 f"columns {V.describe_columns(raw.columns)} and {V.describe_columns(meta_raw.columns)}",
                 "Name the columns that identify a run in both tables with run=['model', ...]."))
         key = shared
-    for label, frame in ((where.removeprefix("of "), raw), (meta_label, meta_raw)):
-        missing = [c for c in key if c not in frame.columns]
-        if missing:
-            raise DataError(format_message(f"Run-identity column(s) {missing}", f"of {label}", "present",
-                                           f"columns {V.describe_columns(frame.columns)}",
-                                           "The log and the metadata must both have the run columns (run=[...])."))
     overlap = [c for c in meta_raw.columns if c in raw.columns and c not in key]
     if overlap:
         raise DataError(format_message(f"Column(s) {overlap}", f"of the metadata {meta_label}",
@@ -378,10 +378,6 @@ def _run_and_metric_columns(raw: pd.DataFrame, columns: Mapping[str, str | None]
         raise DataError(format_message(f"Column(s) {missing} (options run / metric)", where, "present",
                                        f"columns {V.describe_columns(raw.columns)}",
                                        "Check the spelling (names must match exactly)."))
-    if len(opts.run_cols) > 1 and "run" in raw.columns and "run" not in opts.run_cols:
-        raise DataError(format_message("Column 'run'", where, "absent when run=[...] names several columns (the "
-                                       "run label is built from them)", "a column 'run'",
-                                       "Include it in run=[...] or rename it."))
     return out
 
 
