@@ -209,7 +209,7 @@ def read_table(
                                    ("on_invalid", on_invalid), ("run", run), ("metric", metric),
                                    ("metadata", metadata), ("log10", list(opts.log10)),
                                    ("check_units", check_units))
-                 if not (v is _DEFAULTS[k] or v == _DEFAULTS[k])}
+                 if not _is_default(v, _DEFAULTS[k])}
         return _from_runtable(source, given)
 
     raw, label, source_text, default_name = load_source(source, format, sep, sheet)
@@ -687,6 +687,10 @@ _DEFAULTS: dict[str, Any] = {"columns": None, "loss_unit": "nats", "flops_per_to
                              "format": None, "scale": None, "duplicates": "raise", "id_columns": [],
                              "on_invalid": "raise", "run": None, "metric": None, "metadata": None, "log10": [],
                              "check_units": True}
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    return value is default or (type(value) is type(default) and bool(value == default))
 
 
 def _from_runtable(table: RunTable, given: Mapping[str, Any]) -> RunTable:
