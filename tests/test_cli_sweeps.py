@@ -138,30 +138,19 @@ def test_best_of_error_names_the_extra_key_as_flags(tmp_path: Path, capsys: pyte
 
 
 def test_invalid_rows_and_units_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A log with a missing loss, tokens stored as log10 and perplexities: each error names its flag, one by one."""
     df = build_sweep().drop_duplicates(subset=["model", "total_steps", "peak_lr", "step"]).reset_index(drop=True)
-    bad = df.copy()
+    bad = df.assign(tokens=np.log10(df["tokens"]), val_loss=np.exp(df["val_loss"]))
     bad.loc[3, "val_loss"] = np.nan
     path = tmp_path / "bad.csv"
     bad.to_csv(path, index=False)
     code, _, err = run(capsys, "fit", str(path), *RUN_ID, "--final")
     assert code == 1 and "--on-invalid exclude" in err and "on_invalid=" not in err
-    code, out, err = run(capsys, "fit", str(path), *RUN_ID, "--on-invalid", "exclude", "--final", "--best-of", "lr",
-                         "--json")
-    assert code == 0, err
-    assert json.loads(out)["table"]["excluded_by_code"]["invalid"] == 1
-
-    ppl = df.assign(val_loss=np.exp(df["val_loss"]))
-    ppl.to_csv(tmp_path / "ppl.csv", index=False)
-    code, out, err = run(capsys, "fit", str(tmp_path / "ppl.csv"), *RUN_ID, "--final", "--best-of", "lr", "--json")
-    assert "UnitsWarning" in err and "--loss-unit perplexity" in err and "loss_unit=" not in err
-    code, out, err = run(capsys, "fit", str(tmp_path / "ppl.csv"), *RUN_ID, "--final", "--best-of", "lr",
-                         "--loss-unit", "perplexity", "--json")
-    assert code == 0 and "UnitsWarning" not in err
-
-    logd = df.assign(tokens=np.log10(df["tokens"]))
-    logd.to_csv(tmp_path / "log.csv", index=False)
-    code, _, err = run(capsys, "fit", str(tmp_path / "log.csv"), *RUN_ID, "--final")
-    assert code == 1 and "--log10 n_tokens" in err and "log10=" not in err
-    code, out, err = run(capsys, "fit", str(tmp_path / "log.csv"), *RUN_ID, "--log10", "n_tokens", "--final",
+    code, _, err = run(capsys, "fit", str(path), *RUN_ID, "--on-invalid", "exclude", "--final")
+    assert code == 1 and "looks like log10 values" in err and "--log10 n_tokens" in err and "log10=" not in err
+    code, out, err = run(capsys, "fit", str(path), *RUN_ID, "--on-invalid", "exclude", "--log10", "n_tokens", "--final",
                          "--best-of", "lr", "--json")
     assert code == 0, err
+    assert "UnitsWarning" in err and "--loss-unit perplexity" in err and "loss_unit=" not in err
+    d = json.loads(out)
+    assert d["table"]["excluded_by_code"]["invalid"] == 1 and d["n_points"] == len(MODELS) * len(MULTS)
