@@ -805,6 +805,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if args.debug else (logging.ERROR if args.quiet else logging.WARNING))
     func: Callable[[argparse.Namespace, _Out], int] = args.func
+    caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -823,6 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScalingError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
         if args.debug:
             raise
+        _report_warnings(caught, out)  # what was doubtful before the error (e.g. a UnitsWarning) still shows
         print(f"scaling: error: {_one_line(cli_message(str(e)))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # pragma: no cover

@@ -154,3 +154,12 @@ def test_invalid_rows_and_units_from_the_cli(tmp_path: Path, capsys: pytest.Capt
     assert "UnitsWarning" in err and "--loss-unit perplexity" in err and "loss_unit=" not in err
     d = json.loads(out)
     assert d["table"]["excluded_by_code"]["invalid"] == 1 and d["n_points"] == len(MODELS) * len(MULTS)
+
+
+def test_a_warning_before_an_error_is_still_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    df = build_sweep().drop_duplicates(subset=["model", "total_steps", "peak_lr", "step"])
+    df.assign(val_loss=np.exp(df["val_loss"])).to_csv(tmp_path / "ppl.csv", index=False)
+    code, _, err = run(capsys, "fit", str(tmp_path / "ppl.csv"), *RUN_ID, "--final", "--best-of", "sede")
+    assert code == 1
+    assert err.index("warning: UnitsWarning") < err.index("scaling: error: Column 'sede' in best_of()")
+    assert "--loss-unit perplexity" in err

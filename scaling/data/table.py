@@ -56,9 +56,13 @@ class RunTable:
         ``n_params_convention`` (``'total'``, ``'non-embedding'`` or ``None`` = unknown), ``columns``
         (canonical name -> source column), ``scale``, ``duplicates``, ``on_invalid``, ``id_columns``,
         ``ignored_columns``, ``operations`` (the operations applied after reading, in order),
-        ``best_of`` and ``smoothing`` (``None`` unless applied), plus the caller's extra ``meta``.
+        ``best_of``, ``best_run``, ``final`` (the rule it used) and ``smoothing`` (``None`` unless applied),
+        ``run_columns`` (the columns of the run identity, ``read_table(run=[...])``), ``metric``,
+        ``metadata`` (source, join key, columns), ``log10``, plus the caller's extra ``meta``.
+        ``flops_per_token``, ``n_params_convention`` and ``loss_unit`` are written from :attr:`conventions`.
     excluded : pandas.DataFrame
-        One row per removed input row: ``row`` (0-based input row), ``reason``, then its values.
+        One row per removed input row: ``row`` (0-based input row), ``code`` (short and groupable, see
+        :data:`scaling.data.EXCLUSION_CODES`), ``reason`` (the detail), then its values.
 
     Examples
     --------
@@ -176,7 +180,7 @@ class RunTable:
 
     @property
     def excluded(self) -> pd.DataFrame:
-        """Removed rows: ``row`` (0-based input row), ``reason``, then the row's values (a copy)."""
+        """Removed rows: ``row`` (0-based input row), ``code``, ``reason``, then the row's values (a copy)."""
         return self._excluded.copy(deep=True)
 
     @property
