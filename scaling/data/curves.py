@@ -101,18 +101,17 @@ def final_rows(frame: pd.DataFrame, rows: NDArray[np.int64], by: Sequence[str]) 
     kept_of_group = np.full(int(gid.max()) + 1, -1, dtype=np.int64)
     kept_of_group[gid[keep_pos]] = keep_pos
     by_text = list(by)
-    reasons = np.empty(n, dtype=object)
-    codes = np.empty(n, dtype=object)
-    for i in np.flatnonzero(~keep):
-        k = kept_of_group[gid[i]]
-        kept = f"final(by={by_text}) kept row {rows[k]}" if k >= 0 else (
-            f"its run has no checkpoint at or before its planned end, so final(by={by_text}) dropped the run")
-        if past[i]:
-            codes[i] = "past_planned_end"
-            reasons[i] = f"checkpoint past its run's planned end ({past_text[i]}; {kept})"
-        else:
-            codes[i] = "not_final"
-            reasons[i] = f"not the final checkpoint of its run ({kept})"
+    # one text per run (the row it kept), then per row only where a checkpoint is past the plan
+    kept_text = np.array([f"final(by={by_text}) kept row {rows[k]}" if k >= 0 else
+                          f"its run has no checkpoint at or before its planned end, so final(by={by_text}) dropped "
+                          "the run" for k in kept_of_group], dtype=object)
+    out = np.flatnonzero(~keep)
+    run_text = kept_text[gid[out]]
+    reasons = np.array([f"not the final checkpoint of its run ({t})" for t in kept_text], dtype=object)[gid[out]]
+    codes = np.full(len(out), "not_final", dtype=object)
+    for j in np.flatnonzero(past[out]):
+        codes[j] = "past_planned_end"
+        reasons[j] = f"checkpoint past its run's planned end ({past_text[out[j]]}; {run_text[j]})"
     if plan is None:
         rule = ("the checkpoint with the largest n_tokens of each run (ties: the largest step); the table has no "
                 "planned_steps or planned_tokens column, so checkpoints past a run's planned end cannot be told "
@@ -122,7 +121,7 @@ def final_rows(frame: pd.DataFrame, rows: NDArray[np.int64], by: Sequence[str]) 
     else:
         rule = f"the last checkpoint of each run with n_tokens <= planned_tokens (relative tolerance {PLAN_RTOL:g})"
     dropped = int((kept_of_group < 0).sum())
-    return FinalSelection(keep, reasons[~keep], codes[~keep], rule, plan, int(past.sum()), dropped)
+    return FinalSelection(keep, reasons, codes, rule, plan, int(past.sum()), dropped)
 
 
 def min_fraction_rows(frame: pd.DataFrame, rows: NDArray[np.int64], f: float, by: Sequence[str]
@@ -212,23 +211,25 @@ def best_run_rows(frame: pd.DataFrame, rows: NDArray[np.int64], by: Sequence[str
     final_loss_of_run = np.full(int(gid_run.max()) + 1, np.nan)
     final_loss_of_run[run_of_final] = loss
     runs = frame["run"].to_numpy(dtype=object) if "run" in frame.columns else gid_run
-    reasons = np.empty(len(frame), dtype=object)
-    codes = np.empty(len(frame), dtype=object)
-    for i in np.flatnonzero(~keep):
-        r = gid_run[i]
+    all_loss = frame["loss"].to_numpy(dtype=np.float64)
+    n_runs = int(gid_run.max()) + 1
+    run_text = np.empty(n_runs, dtype=object)  # the not_best_run reason of each run, built once
+    for r in range(n_runs):
         g = grp_of_run[r]
-        if past[i] and r in winner_runs:
-            codes[i], reasons[i] = "past_planned_end", f"checkpoint past its run's planned end ({label})"
-        elif g < 0:
-            codes[i], reasons[i] = "past_planned_end", (f"its run has no checkpoint at or before its planned end "
-                                                        f"({label})")
-        else:
-            w = finals[best_of_grp[g]]
-            codes[i] = "not_best_run"
-            reasons[i] = (f"a checkpoint of a run whose final loss {final_loss_of_run[r]:.5g} is not the lowest among "
-                          f"runs with the same ({', '.join(key)}); {label} kept run {runs[w]!r} (final loss "
-                          f"{frame['loss'].iloc[w]:.5g}, row {rows[w]})")
-    return keep, reasons[~keep], codes[~keep], sel
+        if g < 0:
+            run_text[r] = f"its run has no checkpoint at or before its planned end ({label})"
+            continue
+        w = finals[best_of_grp[g]]
+        run_text[r] = (f"a checkpoint of a run whose final loss {final_loss_of_run[r]:.5g} is not the lowest among "
+                       f"runs with the same ({', '.join(key)}); {label} kept run {runs[w]!r} (final loss "
+                       f"{all_loss[w]:.5g}, row {rows[w]})")
+    out = np.flatnonzero(~keep)
+    reasons = run_text[gid_run[out]].copy()
+    codes = np.where(grp_of_run[gid_run[out]] < 0, "past_planned_end", "not_best_run").astype(object)
+    winner = np.isin(gid_run[out], list(winner_runs))
+    codes[winner] = "past_planned_end"
+    reasons[winner] = f"checkpoint past its run's planned end ({label})"
+    return keep, reasons, codes, sel
 
 
 def combine(frame: pd.DataFrame, rows: NDArray[np.int64], key: list[str], rule: str, label: str,
