@@ -186,8 +186,9 @@ def _load_source(args: argparse.Namespace) -> Any:
 
         path = Path(src)
         if not path.exists():
-            raise DataError(format_message("SOURCE", "", "an existing file (CSV, TSV, JSON, JSONL, Parquet, Excel) "
-                                           "or dataset:NAME", repr(src), "See `scaling datasets list`."))
+            raise DataError(format_message("SOURCE", "", "an existing file (CSV, TSV, JSON, JSONL, Parquet, Excel), "
+                                           "a training-log folder or dataset:NAME", repr(src),
+                                           "See `scaling datasets list`."))
         if args.dataset_option:
             raise UsageError("--dataset-option applies to dataset:NAME sources")
         mapped: dict[str, str | None] | None = None
@@ -636,7 +637,8 @@ def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
 
 def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE",
-                   help="a table of runs (CSV, TSV, JSON, JSONL, Parquet, Excel) or dataset:NAME "
+                   help="a table of runs (CSV, TSV, JSON, JSONL, Parquet, Excel), a training log (a TensorBoard or "
+                        "MLflow folder, a W&B export, a folder of per-run CSVs) or dataset:NAME "
                         "(see `scaling datasets list`)")
     p.add_argument("--columns", action="append", metavar="CANON=COLUMN,...",
                    help='map your column names, e.g. --columns n_params="Model Size",flops="Training FLOP"')
