@@ -360,3 +360,29 @@ def test_bootstrap_by_run_uses_the_run_identity() -> None:
     res = sc.fit(t, "chinchilla", fixed={"E": 1.69}, uncertainty=sc.Bootstrap(n=10, by="run"), rng=0)
     assert res.uncertainty is not None and res.uncertainty["by"] == "run"
     assert t["run"].nunique() == 4  # the clusters: one per run identity (model, total_steps, peak_lr)
+
+
+@settings(max_examples=30, deadline=None)
+@given(plans=st.lists(st.tuples(st.integers(2, 12), st.integers(0, 3), st.integers(0, 2)), min_size=1, max_size=6))
+def test_final_property_one_row_per_run_at_or_before_its_plan(plans: list[tuple[int, int, int]]) -> None:
+    """For any runs (planned checkpoints, checkpoints logged past the plan, checkpoints missing at the end):
+    final() keeps one row per run with a checkpoint inside its plan — the last such — and every other row
+    is excluded with the right code."""
+    plans = [(planned, past, min(missing, planned - 1)) for planned, past, missing in plans]
+    rows = []
+    for r, (planned, past, missing) in enumerate(plans):
+        for k in range(1, planned + past + 1):
+            if planned - missing < k <= planned:
+                continue  # the run's last checkpoints before the planned end were never logged
+            rows.append({"run": f"r{r}", "N": 1e8 * (r + 1), "step": 10 * k, "planned_steps": 10 * planned,
+                         "tokens": 1e7 * k, "loss": 3.0 - 0.01 * k})
+    t = read_table(pd.DataFrame(rows))
+    f = t.final()
+    frame = f.to_frame().set_index("run")
+    for r, (planned, _past, missing) in enumerate(plans):
+        assert frame.loc[f"r{r}", "step"] == 10 * (planned - missing)  # the last checkpoint inside the plan
+    ex = f.excluded
+    assert (ex.loc[ex["code"] == "past_planned_end", "step"] > ex.loc[ex["code"] == "past_planned_end",
+                                                                    "planned_steps"]).all()
+    assert (ex["code"] == "past_planned_end").sum() == sum(p for _, p, _ in plans)
+    assert len(f) + len(ex) == len(t)
