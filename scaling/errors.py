@@ -37,6 +37,8 @@ __all__ = [
     "InconsistencyWarning",
     "UnitsWarning",
     "FlopsRuleWarning",
+    "UncertaintyWarning",
+    "DisagreementWarning",
     "format_message",
     "format_rows",
 ]
@@ -96,6 +98,14 @@ class UnitsWarning(ScalingWarning):
 
 class FlopsRuleWarning(UnitsWarning):
     """Given FLOPs disagree with ``k·N·D`` by more than 2× (another FLOPs rule, or a unit such as PF-days)."""
+
+
+class UncertaintyWarning(ScalingWarning):
+    """An interval may mislead: a cluster bootstrap with few clusters, an interval of zero width."""
+
+
+class DisagreementWarning(ScalingWarning):
+    """Two estimates of the same quantity (e.g. by different methods) disagree beyond their intervals."""
 
 
 def format_rows(rows: Sequence[int], limit: int = 8) -> str:

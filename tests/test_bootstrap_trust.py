@@ -60,7 +60,8 @@ def test_old_default_misses_two_basin_resamples(two_basin):
         old = U.estimate_uncertainty(prob, base, Bootstrap(n=60, jackknife=False, **OLD_DEFAULT), rng=2)
     counts = old.bootstrap_counts
     f = _objectives(prob, old, counts.astype(float))
-    rel = (f - _grid_refits(prob, counts)) / f
+    grid = _grid_refits(prob, counts)
+    rel = (f - grid) / grid
     miss = np.flatnonzero(rel > 1e-9)
     np.testing.assert_array_equal(miss, [3, 52])
     assert rel[3] == pytest.approx(0.0329, abs=5e-4) and rel[52] == pytest.approx(0.0239, abs=5e-4)
@@ -82,3 +83,69 @@ def test_default_finds_every_resample_optimum_two_basin(two_basin):
     assert u["verify_misses"] == 0 and u["miss_rate_upper"] < 0.3
     text = str(res.summary())
     assert "escalated" in text and "miss rate" in text
+
+
+def _zero_floor_table(offset: float, noise: float, seed: int = 0) -> pd.DataFrame:
+    """Chinchilla data whose irreducible loss is at (or below) zero, so E runs to its log-scale limit."""
+    g = np.random.default_rng(seed)
+    N = np.exp(g.uniform(np.log(1e7), np.log(1e9), 30))
+    D = np.exp(g.uniform(np.log(1e9), np.log(1e11), 30))
+    L = (offset + 40 * N ** -0.15 + 100 * D ** -0.2) * np.exp(g.normal(0, noise, 30))
+    return pd.DataFrame({"n_params": N, "n_tokens": D, "loss": L})
+
+
+def _boot(df, **kw):
+    fixed = {"alpha": 0.15, "beta": 0.2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the full fit's own flags (E beyond the start grid)
+        base = fit(df, "chinchilla", fixed=fixed, loss="squared_log")
+    prob = build_problem(df, "chinchilla", fixed=fixed, loss="squared_log")[0]
+    return U.estimate_uncertainty(prob, base, Bootstrap(n=100, jackknife=False, **kw), rng=0)
+
+
+def test_flag_parameter_on_bound_in_many_resamples():
+    """E (true value 0) collapses to zero in 16 of 100 resamples: a BoundaryWarning, also in the flags."""
+    with pytest.warns(BoundaryWarning, match=r"E is on a bound \(zero \(log scale\)\) in 16 of 100 bootstrap"):
+        r = _boot(_zero_floor_table(0.0, 0.01))
+    assert any("E is on a bound" in f for f in r.flags)
+    assert "E is on a bound" in str(r.summary())
+
+
+def test_flag_zero_width_interval():
+    """E at zero in every resample: its 95 % interval has zero width (UncertaintyWarning); the fixed
+    alpha and beta (zero width by construction) are not flagged."""
+    with pytest.warns(UncertaintyWarning, match=r"interval of E has zero width") as rec, \
+            pytest.warns(BoundaryWarning, match=r"E is on a bound .* in 100 of 100"):
+        r = _boot(_zero_floor_table(-0.2, 0.001))
+    assert not any("alpha" in str(w.message) for w in rec if issubclass(w.category, UncertaintyWarning))
+    ci = r.ci()
+    assert ci.loc["E", "upper"] - ci.loc["E", "lower"] <= 1e-12
+
+
+def test_no_flags_on_a_clean_bootstrap(two_basin):
+    """The flags stay silent where nothing is wrong (60 resamples of the two-basin problem, verified)."""
+    _, base, prob = two_basin
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = U.estimate_uncertainty(prob, base, Bootstrap(n=20, jackknife=False), rng=5)
+    assert r.flags == base.flags
+
+
+def test_miss_rate_upper_bound():
+    """Clopper-Pearson one-sided 95 %: 0 of v -> 1 - 0.05^(1/v); 1 verified -> 0.95; none -> 1."""
+    assert U.miss_rate_upper(0, 60) == pytest.approx(1 - 0.05 ** (1 / 60), rel=1e-10)
+    assert U.miss_rate_upper(0, 1) == pytest.approx(0.95)
+    assert U.miss_rate_upper(0, 0) == 1.0 and U.miss_rate_upper(3, 3) == 1.0
+    assert U.miss_rate_upper(2, 60) == pytest.approx(0.1008, abs=5e-4)
+
+
+def test_escalation_off_replaces_and_warns(two_basin):
+    """With escalation off, the verified misses are replaced by their full-grid answers and warned
+    (with the miss-rate bound), and the result says so."""
+    _, base, prob = two_basin
+    match = r"2 of 60 verified bootstrap resamples .*no escalation.*miss rate <= 0.1"
+    with pytest.warns(ConvergenceWarning, match=match):
+        r = U.estimate_uncertainty(prob, base, Bootstrap(n=60, jackknife=False, escalate=0), rng=2)
+    u = r.uncertainty
+    assert u["verify_misses"] == 2 and u["replaced"] == 2 and u["escalations"] == 0
+    assert u["verification"]["rounds"][0]["misses"] == 2

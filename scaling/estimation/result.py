@@ -189,6 +189,16 @@ class FitResult:
     def n_points(self) -> int:
         return len(self._data)
 
+    @property
+    def bootstrap_counts(self) -> np.ndarray | None:
+        """(resamples, rows of ``data``) int64 array: how often each fitted row was drawn in each
+        bootstrap resample (a cluster's count on each of its rows), so any resample can be refitted with
+        ``weights=counts[b] * data["weight"]``; ``None`` without a bootstrap."""
+        u = self._uncertainty or {}
+        if u.get("method") != "bootstrap" or u.get("counts") is None:
+            return None
+        return np.asarray(u["counts"], dtype=np.int64).reshape(-1, len(self._data))
+
     def replace(self, **changes: Any) -> FitResult:
         """A new result with some fields replaced (used to attach uncertainty)."""
         fields = {k[1:]: getattr(self, k) for k in self.__slots__}
@@ -323,9 +333,10 @@ class FitResult:
             u = self._uncertainty
             keys = ("method", "n", "by", "level", "rng", "steps", "walkers")
             text = ", ".join(f"{k}={u[k]}" for k in keys if u.get(k) is not None)
-            if u.get("verified"):
-                text += (f"; {u['verified']} resamples verified against full-grid refits "
-                         f"(replaced {u.get('replaced', 0)})")
+            if u.get("method") == "bootstrap":
+                from .uncertainty import describe_verification
+
+                text += "; " + describe_verification(u)
             header.append(("uncertainty", text))
         if len(self._excluded):
             header.append(("excluded rows", str(len(self._excluded))))

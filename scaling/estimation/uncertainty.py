@@ -32,15 +32,29 @@ default tolerances; on their 240 points that leaves 44 % of 1,000 resamples abov
    ``screen=inf``: always). On Epoch's data the 31 best end points with distinct predictions (at up
    to 10.8× the optimal objective) all converge to the one optimum: they are float32 screening stops,
    not minima.
-3. ``extra_starts=k`` also runs k random grid points per resample: a resample can have a basin that
-   the full data do not show (``tests/test_uncertainty.py`` has such a case).
-4. ``verify=k`` re-fits k random resamples from the *full* start grid (``problem.solve``) and
-   compares objectives; a resample whose full-grid objective is lower by more than 1e-9 (relative)
-   is replaced by the full-grid answer and a :class:`~scaling.errors.ConvergenceWarning` is issued.
-   ``result.uncertainty`` records the fraction verified and the largest relative difference.
+3. ``extra_starts=k`` also runs k distinct random grid points per resample: a resample can have a
+   basin that the full data do not show (``tests/test_bootstrap_trust.py``: the two-basin problem of
+   issue 11, where 2 of 60 resamples stop 3.3 % and 2.4 % above their optimum without it).
+4. **Verification, by default.** ``verify="auto"`` re-fits a uniform random subset of resamples from
+   the *full* start grid (``problem.solve``) and compares objectives (relative 1e-9): as many as the
+   optimiser iterations of the full fit and the bootstrap pay for, at least one (one of 1,000 on
+   Epoch's 4,500-start grid; all 60 on the two-basin problem's 5-start grid). When a verified
+   resample misses, the bootstrap **escalates** (``escalate=3`` rounds): every resample and jackknife
+   fit is re-run with more random grid starts (8, 32, 128, capped at the grid), each keeps its best
+   answer, and the same subset is re-verified, until it is clean. What still misses is replaced by its
+   full-grid answer with a :class:`~scaling.errors.ConvergenceWarning`. ``result.uncertainty`` and
+   ``summary()`` record the resamples verified, each round, and a one-sided 95 % Clopper-Pearson
+   upper bound on the fraction of resamples not at their optimum (:func:`miss_rate_upper`).
+5. ``result.bootstrap_counts`` (resamples × fitted rows, int) holds each resample's draw counts, so
+   anyone can refit any resample (``weights=counts[b] * data.weight``) and check.
+6. Flags (typed warnings, also in ``result.flags`` and the summary): a parameter on a bound (or a
+   log-scale one at zero) in more than 5 % of resamples (:class:`~scaling.errors.BoundaryWarning`),
+   a cluster bootstrap with fewer than 20 clusters, a zero-width interval of a free parameter
+   (:class:`~scaling.errors.UncertaintyWarning`).
 
 Cost on Epoch's 240 points (2 cores shared, BLAS pinned to one thread): 1,000 resamples ~0.8 s,
-about 8× faster than Epoch's one-start BFGS loop; each verification costs about one full fit (~3 s).
+about 8× faster than Epoch's one-start BFGS loop; each verification costs about one full fit (~2-3 s),
+so the default (one verified resample) takes ``fit(..., uncertainty=Bootstrap())`` from ~2.5 s to ~4.5 s.
 The Huber likelihood (``loss="huber_likelihood"``) is nearly piecewise linear at delta = 1e-3 (an L1
 fit), so its resamples need ~150 iterations each: ~18 s for 300 resamples and the 240 jackknife fits.
 
@@ -111,7 +125,8 @@ import pandas as pd
 from scipy import optimize as sopt
 from scipy import stats
 
-from ..errors import ConvergenceWarning, DataError, IdentifiabilityWarning, format_message
+from ..errors import (BoundaryWarning, ConvergenceWarning, DataError, IdentifiabilityWarning, UncertaintyWarning,
+                      format_message)
 from ..laws.base import FloatArray
 from ..laws.chinchilla import Chinchilla, allocation_constants
 from ..predict.flops import as_flops_model
@@ -123,7 +138,8 @@ from .optimize import polish
 from .problem import FitProblem
 
 __all__ = ["Bootstrap", "MCMC", "estimate_uncertainty", "bca_interval", "sandwich_covariance", "profile_ci",
-           "derived", "problem_from_result", "bootstrap_weights", "BLOCK"]
+           "derived", "problem_from_result", "bootstrap_weights", "miss_rate_upper", "describe_verification", "BLOCK",
+           "ESCALATION"]
 
 log = logging.getLogger("scaling")
 
@@ -151,9 +167,12 @@ class Bootstrap:
         training curve are not independent; resampling them one by one understates the uncertainty.
     level : float
         Default confidence level recorded with the result.
-    verify : int
+    verify : int or "auto"
         Re-fit this many random resamples from the full start grid and compare (see module notes);
-        each costs about one full fit.
+        each costs about one full fit. ``"auto"`` (default): as many as the optimiser runs of the full
+        fit and of the bootstrap together pay for (at least one), so verification at most doubles the
+        cost of ``fit(..., uncertainty=Bootstrap())``; all 60 resamples of a small problem whose grid
+        has 5 starts, one resample of 1,000 for Epoch's 4,500-start grid.
     starts : int
         Maximum number of distinct local optima of the full fit used as candidate starts.
     screen : float
@@ -165,16 +184,23 @@ class Bootstrap:
         (``verify`` measures how often); costs about ``extra_starts`` times the bootstrap.
     jackknife : bool
         Also run the leave-one-out (leave-one-cluster-out) fits needed by BCa intervals.
+    escalate : int
+        When a verified resample missed its full-grid optimum, re-run every resample (and jackknife
+        fit) with more random grid starts (:data:`ESCALATION`: 8, then 32, then 128 per resample,
+        capped at the whole grid) and re-verify the same resamples, up to ``escalate`` times; then
+        replace what still misses by its full-grid answer and warn. The result records each round,
+        the resamples verified and a 95 % upper confidence bound on the miss rate.
     """
 
     n: int = 1000
     by: str | None = None
     level: float = 0.95
-    verify: int = 0
+    verify: int | str = "auto"
     starts: int = 8
     screen: float = 3.0
     extra_starts: int = 0
     jackknife: bool = True
+    escalate: int = 3
 
     def __post_init__(self) -> None:
         if not isinstance(self.n, (int, np.integer)) or isinstance(self.n, bool) or self.n < 2:
@@ -183,8 +209,12 @@ class Bootstrap:
             raise DataError(format_message("Option by", "of Bootstrap", "None or a column name", repr(self.by)))
         if not (isinstance(self.level, (int, float)) and 0 < self.level < 1):
             raise DataError(format_message("Option level", "of Bootstrap", "between 0 and 1", repr(self.level)))
-        if not isinstance(self.verify, (int, np.integer)) or isinstance(self.verify, bool) or self.verify < 0:
-            raise DataError(format_message("Option verify", "of Bootstrap", "an integer >= 0", repr(self.verify)))
+        v = self.verify
+        if not (v == "auto" or (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0)):
+            raise DataError(format_message("Option verify", "of Bootstrap", "an integer >= 0 or 'auto'",
+                                           repr(self.verify)))
+        if not isinstance(self.escalate, (int, np.integer)) or isinstance(self.escalate, bool) or self.escalate < 0:
+            raise DataError(format_message("Option escalate", "of Bootstrap", "an integer >= 0", repr(self.escalate)))
         if not isinstance(self.starts, (int, np.integer)) or isinstance(self.starts, bool) or self.starts < 1:
             raise DataError(format_message("Option starts", "of Bootstrap", "an integer >= 1", repr(self.starts)))
         if not (isinstance(self.screen, (int, float)) and self.screen >= 0):
@@ -308,7 +338,7 @@ def _clusters(problem: FitProblem, by: str | None) -> tuple[np.ndarray, int, lis
         return np.arange(n), n, list(range(n))
     cols = problem.extra.get("columns", {}) if isinstance(problem.extra, dict) else {}
     if by not in cols:
-        raise DataError(format_message("Option by", "of Bootstrap", f"a column of the fitted table",
+        raise DataError(format_message("Option by", "of Bootstrap", "a column of the fitted table",
                                        repr(by), f"Available columns: {sorted(cols)}. Add a column naming the "
                                        "cluster of each point (e.g. 'run' for the points of one training curve)."))
     lab = pd.Series(np.asarray(cols[by], dtype=object))
@@ -435,6 +465,55 @@ def _run_weighted(problem: FitProblem, W_blocks: list[FloatArray], S_blocks: lis
     return _parallel(_solve_block, jobs, n_jobs, bar)
 
 
+def _grid_picks(gen: np.random.Generator, rows: int, n_grid: int, k: int) -> np.ndarray:
+    """(rows, min(k, n_grid)) indices of distinct grid points per row (all of them when k >= n_grid)."""
+    if k >= n_grid:
+        return np.tile(np.arange(n_grid), (rows, 1))
+    return np.argpartition(gen.random((rows, n_grid)), k - 1, axis=1)[:, :k]
+
+
+def _auto_verify(n: int, boot_work: int, grid_work: int) -> int:
+    """Resamples verified by default. Work is counted in optimiser iterations summed over runs (what a
+    batched L-BFGS iteration costs per row; deterministic, unlike timings): ``grid_work`` for one
+    full-grid refit (the full fit's iterations over its start grid), ``boot_work`` for the bootstrap's
+    resamples and jackknife fits. As many refits as ``grid_work + boot_work`` pays for, so verification
+    at most about doubles the cost of ``fit(..., uncertainty=Bootstrap())``; at least one."""
+    return int(min(n, max(1, (grid_work + boot_work) // max(grid_work, 1))))
+
+
+def miss_rate_upper(misses: int, verified: int, level: float = 0.95) -> float:
+    """One-sided Clopper-Pearson upper confidence bound on the fraction of resamples not at their
+    global optimum, from ``misses`` among ``verified`` uniformly drawn resamples (1 if none verified)."""
+    if verified <= 0:
+        return 1.0
+    if misses >= verified:
+        return 1.0
+    return float(stats.beta.ppf(level, misses + 1, verified - misses))
+
+
+def describe_verification(u: Any) -> str:
+    """One line for ``summary()``: what was verified, what escalated, the miss-rate bound."""
+    v = int(u.get("verified") or 0)
+    if not v:
+        return "no resample verified against a full-grid refit (verify=0)"
+    esc = int(u.get("escalations") or 0)
+    text = (f"{v} of {u.get('n')} resamples verified against full-grid refits, {u.get('verify_misses', 0)} missed"
+            f" after {esc} escalation(s)" if esc else
+            f"{v} of {u.get('n')} resamples verified against full-grid refits, {u.get('verify_misses', 0)} missed")
+    if esc:
+        text += f" (escalated to {u.get('extra_starts')} grid starts per resample)"
+    if u.get("replaced"):
+        text += f", {u['replaced']} replaced"
+    ucb = u.get("miss_rate_upper")
+    if ucb is not None:
+        text += f"; miss rate <= {float(ucb):.2g} (95 % upper bound)"
+    return text
+
+
+#: escalation schedule: random grid points per resample in escalation round 1, 2, ... (capped at the grid)
+ESCALATION = (8, 32, 128)
+
+
 def _bootstrap(problem: FitProblem, result: Any, spec: Bootstrap, *, rng: Any, n_jobs: int | None,
                progress: bool) -> Any:
     t0 = time.perf_counter()
@@ -453,17 +532,14 @@ def _bootstrap(problem: FitProblem, result: Any, spec: Bootstrap, *, rng: Any, n
         dd = np.zeros((1, G))
 
     counts_all, verify_gen, starts_gen = _draw_counts(G, spec.n, rng)
-    extra = None
-    if spec.extra_starts:
-        pool = np.asarray(problem.starts, dtype=float)
-        pick = starts_gen.integers(0, len(pool), size=(spec.n, spec.extra_starts))
-        extra = pool[pick]  # (n, E, k)
-    W_blocks, S_blocks, E_blocks = [], [], []
-    for rows in _blocks(spec.n):
+    pool = np.asarray(problem.starts, dtype=float)
+    n_grid = len(pool)
+    blocks = _blocks(spec.n)
+    W_blocks, S_blocks = [], []
+    for rows in blocks:
         counts = counts_all[rows]
         W_blocks.append(counts[:, labels] * base_w)
         S_blocks.append(np.sqrt(np.maximum(counts @ dd.T, 0.0)))
-        E_blocks.append(None if extra is None else extra[rows])
     jk_blocks: list[FloatArray] = []
     jk_scale: list[FloatArray] = []
     if spec.jackknife:
@@ -473,59 +549,122 @@ def _bootstrap(problem: FitProblem, result: Any, spec: Bootstrap, *, rng: Any, n
             ones = np.ones((len(gs), G))
             ones[np.arange(len(gs)), gs] = 0.0
             jk_scale.append(np.sqrt(np.maximum(ones @ dd.T, 0.0)))
-    n_verify = min(spec.verify, spec.n)
-    bar = _bar(progress, len(W_blocks) + len(jk_blocks) + n_verify, "bootstrap")
+    n_jk = int(sum(len(b) for b in jk_blocks))
+
+    def extra_for(k: int, rows: int) -> FloatArray | None:
+        return None if k <= 0 else pool[_grid_picks(starts_gen, rows, n_grid, k)]
+
+    def run(k: int, bar: Any) -> tuple[FloatArray, FloatArray, np.ndarray, list[WeightedFits]]:
+        E_b = [extra_for(k, len(W)) for W in W_blocks]
+        E_j = [extra_for(k, len(W)) for W in jk_blocks]
+        fits = _run_weighted(problem, W_blocks + jk_blocks, S_blocks + jk_scale, E_b + E_j, cand, spec.screen,
+                             n_jobs, bar)
+        X_ = np.concatenate([b.x for b in fits[: len(W_blocks)]])
+        F_ = np.concatenate([b.f for b in fits[: len(W_blocks)]])
+        C_ = np.concatenate([b.converged for b in fits[: len(W_blocks)]])
+        return X_, F_, C_, fits
+
+    bar = _bar(progress, len(W_blocks) + len(jk_blocks), "bootstrap")
+    rounds: list[dict[str, Any]] = []
     try:
-        fits = _run_weighted(problem, W_blocks + jk_blocks, S_blocks + jk_scale, E_blocks + [None] * len(jk_blocks),
-                             cand, spec.screen, n_jobs, bar)
+        k = int(spec.extra_starts)
+        X, F, conv, fits = run(k, bar)
         boot, jack = fits[: len(W_blocks)], fits[len(W_blocks):]
-        X = np.concatenate([b.x for b in boot])
-        F = np.concatenate([b.f for b in boot])
-        conv = np.concatenate([b.converged for b in boot])
+        runs = spec.n + n_jk + int(sum(f.n_alt for f in fits))
         W_all = np.concatenate(W_blocks)
-        # verification against full-grid fits of random resamples
-        max_rel, replaced = None, 0
+        boot_work = int(sum(int(np.sum(f.n_iter)) for f in fits))
+        st = result.starts
+        grid_work = max(n_grid, int(st["n_iter"].sum()) if st is not None and "n_iter" in st.columns else 0)
+        n_verify = (_auto_verify(spec.n, boot_work, grid_work) if spec.verify == "auto"
+                    else min(int(spec.verify), spec.n))
+        rels = np.zeros(0)
+        pick = np.zeros(0, dtype=int)
+        grid_x = grid_f = None
         if n_verify:
             pick = np.sort(verify_gen.choice(spec.n, size=n_verify, replace=False))
+            if bar is not None:
+                bar.total += n_verify
             ver = _parallel(_verify_one, [(problem, W_all[b]) for b in pick], n_jobs, bar)
-            rels = []
-            for b, (xg, fg) in zip(pick, ver):
-                rel = (F[b] - fg) / max(abs(fg), 1e-300)
-                rels.append(rel)
-                if rel > VERIFY_RTOL:
-                    X[b], F[b], conv[b] = xg, fg, True
-                    replaced += 1
-            max_rel = float(np.max(rels))
-            if replaced:
-                warnings.warn(f"{replaced} of {n_verify} verified bootstrap resamples had a lower objective from the "
-                              f"full start grid than from the candidate starts (largest relative gap {max_rel:.3g}); "
-                              "they were replaced, but unverified resamples may be affected too: a resample can "
-                              "have a basin the full data do not show. Use Bootstrap(extra_starts=k) (k random grid "
-                              "points per resample).", ConvergenceWarning, stacklevel=4)
+            grid_x = np.array([v[0] for v in ver])
+            grid_f = np.array([v[1] for v in ver])
+            rels = (F[pick] - grid_f) / np.maximum(np.abs(grid_f), 1e-300)
+            rounds.append({"extra_starts": k, "misses": int(np.sum(rels > VERIFY_RTOL)),
+                           "max_rel_diff": float(np.max(rels))})
+            # escalate: more starts for every resample (and jackknife fit), then re-verify the same subset
+            for r in range(int(spec.escalate)):
+                if not np.any(rels > VERIFY_RTOL) or k >= n_grid:
+                    break
+                k = min(n_grid, ESCALATION[min(r, len(ESCALATION) - 1)] if k < ESCALATION[0]
+                        else 4 * k)
+                if bar is not None:
+                    bar.total += len(W_blocks) + len(jk_blocks)
+                X2, F2, C2, fits2 = run(k, bar)
+                better = F2 < F
+                X[better], F[better], conv[better] = X2[better], F2[better], C2[better]
+                if jack:
+                    for j, (a, b2) in enumerate(zip(jack, fits2[len(W_blocks):])):
+                        bj = b2.f < a.f
+                        jack[j] = WeightedFits(x=np.where(bj[:, None], b2.x, a.x), f=np.where(bj, b2.f, a.f),
+                                               n_iter=a.n_iter, converged=np.where(bj, b2.converged, a.converged),
+                                               n_alt=a.n_alt + b2.n_alt, n_improved=a.n_improved)
+                runs += spec.n + n_jk + int(sum(f.n_alt for f in fits2))
+                rels = (F[pick] - grid_f) / np.maximum(np.abs(grid_f), 1e-300)
+                rounds.append({"extra_starts": k, "misses": int(np.sum(rels > VERIFY_RTOL)),
+                               "max_rel_diff": float(np.max(rels))})
     finally:
         if bar is not None:
             bar.close()
+    misses = int(np.sum(rels > VERIFY_RTOL))
+    max_rel = float(np.max(rels)) if n_verify else None
+    replaced = 0
+    if misses:
+        assert grid_x is not None and grid_f is not None
+        for jm in np.flatnonzero(rels > VERIFY_RTOL):
+            b = pick[jm]
+            X[b], F[b], conv[b] = grid_x[jm], grid_f[jm], True
+            replaced += 1
+    ucb = miss_rate_upper(misses, n_verify)
+    escalations = len(rounds) - 1 if rounds else 0
+    flags: list[tuple[type[Warning], str]] = []
+    if misses:
+        flags.append((ConvergenceWarning, f"{misses} of {n_verify} verified bootstrap resamples had a lower objective "
+                      f"from the full start grid than from the bootstrap's starts (largest relative gap {max_rel:.3g}) "
+                      + (f"after {escalations} escalation(s) to {k} grid starts per resample" if escalations else
+                         "(no escalation: Bootstrap(escalate=0) or already at the whole grid)")
+                      + "; they were replaced, but "
+                      f"unverified resamples may be affected too (miss rate <= {ucb:.2g} at 95 % confidence). Use "
+                      "Bootstrap(extra_starts=k) with a larger k, or verify more resamples (verify=...)."))
     samples = _natural_frame(problem, X)
     names = list(problem.law.param_names)
     nonfinite = int((~np.all(np.isfinite(samples[names].to_numpy()), axis=1)).sum())
     n_bad = int((~conv).sum())
     if n_bad or nonfinite:
-        warnings.warn(f"{n_bad} of {spec.n} bootstrap resamples did not meet the convergence test and {nonfinite} gave "
-                      "non-finite parameters; their samples are kept (see result.uncertainty).",
-                      ConvergenceWarning, stacklevel=4)
+        flags.append((ConvergenceWarning, f"{n_bad} of {spec.n} bootstrap resamples did not meet the convergence test "
+                      f"and {nonfinite} gave non-finite parameters; their samples are kept (see result.uncertainty)."))
+    flags += _sample_flags(problem, result, samples, spec, G)
+    for cat, text in flags:
+        warnings.warn(text, cat, stacklevel=4)
     cov = samples[names].cov()
+    counts_rows = counts_all[:, labels].astype(np.int64)
     # top-level scalars are what summary() prints; nested dicts hold the diagnostics
     info: dict[str, Any] = {
         "method": "bootstrap", "n": int(spec.n), "by": spec.by, "level": float(spec.level), "rng": _seed_of(rng),
         "verified": int(n_verify), "verified_fraction": float(n_verify / spec.n),
-        "verify_max_rel_diff": max_rel, "replaced": int(replaced), "not_converged": n_bad,
+        "verify_max_rel_diff": max_rel, "verify_misses": misses, "replaced": int(replaced),
+        "miss_rate_upper": ucb, "escalations": int(escalations), "extra_starts": int(k),
+        "not_converged": n_bad,
         "search": {
             "optimizer": "batched L-BFGS per resample from the full-data optimum (float64, ftol 1e-14) + screened "
                          "distinct optima of the start grid and extra starts (float64)",
             "starts": int(K), "screen": float(spec.screen) if math.isfinite(spec.screen) else "inf",
-            "extra_starts": int(spec.extra_starts), "alternative_runs": int(sum(b.n_alt for b in boot)),
+            "extra_starts": int(k), "alternative_runs": int(sum(b.n_alt for b in boot)),
             "improved_by_alternative": int(sum(b.n_improved for b in boot)), "block": BLOCK,
+            "optimizer_runs": int(runs), "grid_starts": int(n_grid), "iterations": int(boot_work),
+            "grid_iterations": int(grid_work),
         },
+        "verification": {"resamples": [int(b) for b in pick], "rtol": VERIFY_RTOL, "rounds": rounds,
+                         "confidence": 0.95},
+        "counts": counts_rows,
         "details": {"n_clusters": int(G), "non_finite": nonfinite, "objective_mean": float(np.nanmean(F))},
     }
     if jack:
@@ -534,7 +673,69 @@ def _bootstrap(problem: FitProblem, result: Any, spec: Bootstrap, *, rng: Any, n
         info["jackknife"] = {p: jt[p].to_numpy(dtype=float) for p in names}
         info["details"]["jackknife_not_converged"] = int(sum(int((~b.converged).sum()) for b in jack))
     info["details"]["seconds"] = round(time.perf_counter() - t0, 4)
-    return result.replace(samples=samples, cov=cov, uncertainty=info)
+    new_flags = tuple(result.flags) + tuple(t for _, t in flags)
+    return result.replace(samples=samples, cov=cov, uncertainty=info, flags=new_flags)
+
+
+#: fraction of resamples on a bound above which the bootstrap warns
+BOUND_FRACTION = 0.05
+#: fewest clusters for which a cluster bootstrap is trusted
+MIN_CLUSTERS = 20
+
+
+def _sample_flags(problem: FitProblem, result: Any, samples: pd.DataFrame, spec: Bootstrap,
+                  G: int) -> list[tuple[type[Warning], str]]:
+    """Warnings about what the bootstrap distribution says: parameters on a bound in many resamples,
+    too few clusters, intervals of zero width."""
+    out: list[tuple[type[Warning], str]] = []
+    law = problem.law
+    names = list(law.param_names)
+    fixed = set(getattr(law, "fixed", {}) or {})
+    lo, hi = law.bounds()
+    est = result.params
+    transforms = dict(zip(names, getattr(law, "transforms", ("linear",) * len(names))))
+    for i, p in enumerate(names):
+        if p in fixed:
+            continue
+        v = samples[p].to_numpy(dtype=float)
+        at = np.zeros(len(v), dtype=bool)
+        where = []
+        for b, side in ((lo[i], "lower"), (hi[i], "upper")):
+            if np.isfinite(b):
+                hit = np.abs(v - b) <= 1e-6 * max(1.0, abs(b))
+                if hit.any():
+                    where.append(f"{side} bound {b:g}")
+                at |= hit
+        if transforms.get(p) == "log":  # a log-scale parameter running to zero (its natural lower limit)
+            hit = v <= 1e-8 * max(1.0, abs(float(est[p])))
+            if hit.any():
+                where.append("zero (log scale)")
+            at |= hit
+        frac = float(np.mean(at)) if len(v) else 0.0
+        if frac > BOUND_FRACTION:
+            out.append((BoundaryWarning, f"{p} is on a bound ({', '.join(where)}) in {int(at.sum())} of {len(v)} "
+                        f"bootstrap resamples ({frac:.0%} > {BOUND_FRACTION:.0%}): its interval is cut by the bound "
+                        f"and the resamples' other parameters compensate. Fix {p} (fixed={{'{p}': ...}}), widen the "
+                        "bound, or add data that pin it down."))
+    if spec.by is not None and G < MIN_CLUSTERS:
+        out.append((UncertaintyWarning, f"The cluster bootstrap (by={spec.by!r}) resamples only {G} clusters "
+                    f"(< {MIN_CLUSTERS}): with so few, its intervals are too narrow and unstable. Report them as "
+                    "rough, add runs, or use a parametric interval (uncertainty='profile' with a likelihood loss)."))
+    q = (1 - spec.level) / 2
+    zero = []
+    for p in names:
+        if p in fixed:
+            continue
+        v = samples[p].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if len(v) and np.quantile(v, 1 - q) - np.quantile(v, q) <= 1e-12 * max(1.0, abs(float(est[p]))):
+            zero.append(p)
+    if zero:
+        out.append((UncertaintyWarning, f"The {spec.level:.0%} bootstrap interval of {', '.join(zero)} has zero width: "
+                    "(nearly) every resample gives the same value, which is not a statement of certainty (a bound, "
+                    "a parameter the data do not move, or too few distinct resamples). Check the fit's flags; fix "
+                    "or tie that parameter, or use another interval method."))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- BCa
@@ -643,7 +844,7 @@ def sandwich_covariance(problem: FitProblem, x: FloatArray) -> dict[str, Any]:
     obj = problem.objective
     x = np.asarray(x, dtype=float)
     _, S = pointwise(obj, x, problem.weights, grad=True)
-    meat = S.T @ S  # type: ignore[union-attr]
+    meat = S.T @ S  # type: ignore[union-attr,operator]
     H = objective_hessian(obj, x, problem.weights)
     ev = np.linalg.eigvalsh(H)
     rel_min = float(ev.min() / max(abs(ev.max()), 1e-300))
@@ -746,13 +947,14 @@ class _Profiler:
             return float(f[0]), np.asarray(law_c.expand(np.zeros((1, 0))), dtype=float)[0], nuis_start
 
         def fun1(v: FloatArray) -> tuple[float, FloatArray]:
-            f, g = obj_c(v[None, :], W)
-            return float(f[0]), g[0]
+            fv, gv = obj_c(v[None, :], W)
+            assert gv is not None
+            return float(fv[0]), gv[0]
 
-        x, f, _, _, _ = polish(fun1, np.clip(w0, lo, hi), lo, hi)
+        x, f_min, _, _, _ = polish(fun1, np.clip(w0, lo, hi), lo, hi)
         kc = len(law_c.free_names)
         z = np.asarray(law_c.expand(x[None, :kc]), dtype=float)[0]
-        return f, z, x[kc:]
+        return float(f_min), z, x[kc:]
 
     def interval(self, name: str, level: float) -> tuple[float, float, dict[str, Any]]:
         crit = float(stats.chi2.ppf(level, df=1))
@@ -768,7 +970,7 @@ class _Profiler:
         ends = []
         for sign in (-1.0, 1.0):
             bound = lo_b[i] if sign < 0 else hi_b[i]
-            prev_u, prev_z, prev_n, prev_stat = u_hat, self.z_hat, self.nuis, 0.0
+            prev_u, prev_z, prev_n = u_hat, self.z_hat, self.nuis
             step, found = 0.5 * s, None
             for _ in range(60):
                 u = prev_u + sign * step
@@ -784,7 +986,7 @@ class _Profiler:
                     break
                 if u == bound:
                     break
-                prev_u, prev_z, prev_n, prev_stat = u, z, nu, st
+                prev_u, prev_z, prev_n = u, z, nu
                 step *= 1.5
             if found is None:
                 ends.append(float(bound) if np.isfinite(bound) else sign * np.inf)
@@ -854,7 +1056,7 @@ def _profile_result(problem: FitProblem, result: Any) -> Any:
     cov = J @ prof.cov_free[:kl, :kl] @ J.T
     names = list(problem.law.param_names)
     info = {"method": "profile", "level": level, "statistic": "2 (f - f_min)" if prof.nll else "n log(f / f_min)",
-            "intervals": {p: [float(df.loc[p, "lower"]), float(df.loc[p, "upper"])] for p in names},
+            "intervals": {p: [float(df.at[p, "lower"]), float(df.at[p, "upper"])] for p in names},  # type: ignore[arg-type]
             "details": {"critical": float(stats.chi2.ppf(level, 1)),
                         "n_refits": int(sum(n["n_refits"] for n in notes.values())),
                         "cov": "observed information (inverse Hessian)",
