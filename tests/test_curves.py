@@ -230,6 +230,10 @@ def test_gpt3_style_curves_real_file() -> None:
     """The digitised GPT-3 curves (colpret_curves): tokens in billions in a column named 'step'."""
     path = Path(os.environ.get("SCALING_DATA_DIR", "/nonexistent")) / "colpret_curves/raw_data/gpt3/extracted.csv"
     if not path.is_file():
+        from conftest import REQUIRE_DATA
+
+        if REQUIRE_DATA:
+            pytest.fail(f"dataset not available: {path} [SCALING_REQUIRE_DATA=1]")
         pytest.skip(f"dataset not available: {path}")
     sizes = {"small": 125e6, "medium": 350e6, "large": 760e6, "xl": 1.3e9, "2.7b": 2.7e9, "6.7b": 6.7e9,
              "13b": 13e9, "175b": 175e9}

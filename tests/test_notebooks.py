@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbclient  # test extra: a missing one fails, never skips
+import nbformat
 import pytest
 
 from conftest import load_or_skip
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: notebook -> datasets it reads through the registry

@@ -14,11 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-try:
-    from scaling.estimation import fit
-    from scaling import read_table
-except ImportError as exc:  # pragma: no cover - the fitter is developed in parallel
-    pytest.skip(f"scaling.estimation.fit / scaling.read_table not importable yet ({exc})", allow_module_level=True)
+from scaling import read_table
+from scaling.estimation import fit
 
 from scaling.laws import BNSL, KAPLAN_2020, MUENNIGHOFF_2023, CustomLaw, get_law
 

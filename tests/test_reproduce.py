@@ -145,19 +145,34 @@ def test_errors(tmp_path):
 def test_check_status_and_report_rendering(tmp_path):
     ok = Check(name="a", published=1.0, ours=1.004, tolerance=0.005)
     bad = Check(name="b", published=1.0, ours=1.1, tolerance=0.05)
-    known = Check(name="c", published=0.054, ours=0.052, tolerance=5e-4, kind="absolute", expected_to_match=False)
-    info = Check(name="d", published=None, ours=3.0)
+    # a known mismatch asserts the documented difference (0.052 - 0.054 = -0.002) ...
+    known = Check(name="c", published=0.054, ours=0.052, tolerance=1e-4, kind="absolute", expected_to_match=False,
+                  expected_difference=-0.002)
+    # ... so it fails when our value drifts, and when it suddenly matches the printed value
+    drift = Check(name="c2", published=0.054, ours=0.0515, tolerance=1e-4, kind="absolute", expected_to_match=False,
+                  expected_difference=-0.002)
+    matches = Check(name="c3", published=0.054, ours=0.054, tolerance=1e-4, kind="absolute", expected_to_match=False,
+                    expected_difference=-0.002)
     missing = Check(name="e", published=1.0, ours=None)
-    assert [c.status for c in (ok, bad, known, info, missing)] == [STATUS_PASS, STATUS_FAIL, STATUS_KNOWN, STATUS_INFO,
-                                                                 STATUS_FAIL]
+    holds, fails = Check.holds("f holds", True), Check.holds("g holds", False)
+    assert [c.status for c in (ok, bad, known, drift, matches, missing, holds, fails)] == [
+        STATUS_PASS, STATUS_FAIL, STATUS_KNOWN, STATUS_FAIL, STATUS_FAIL, STATUS_FAIL, STATUS_PASS, STATUS_FAIL]
     assert ok.difference == pytest.approx(0.004) and known.difference == pytest.approx(-0.002)
-    assert ok.difference_text() == "+0.4%" and known.tolerance_text() == "±0.0005" and info.tolerance_text() == "—"
+    assert ok.difference_text() == "+0.4%" and known.tolerance_text() == "-0.002 ±0.0001 (documented)"
     with pytest.raises(DataError, match="Check kind of 'x' must be 'relative' or 'absolute'"):
         Check(name="x", published=1.0, ours=1.0, kind="ratio")  # type: ignore[arg-type]
-    rep = Report(name="t", title="T", checks=(ok, known, info), notes=("n1",)).write(tmp_path)
-    assert rep.passed and rep.n_failed == 0
+    with pytest.raises(DataError, match="Check 'd' must be compared with a number .* got published=None. Assert"):
+        Check(name="d", published=None, ours=3.0)
+    with pytest.raises(DataError, match="Known mismatch 'k' must be given the documented difference"):
+        Check(name="k", published=1.0, ours=2.0, expected_to_match=False)
+    with pytest.raises(DataError, match="Check basis of 'b' must be"):
+        Check(name="b", published=1.0, ours=1.0, basis="circular")  # type: ignore[arg-type]
+    entry = Check(name="h", published=1.0, ours=1.0, basis="data entry")
+    rep = Report(name="t", title="T", checks=(ok, known, entry), notes=("n1",)).write(tmp_path)
+    assert rep.passed and rep.n_failed == 0 and STATUS_INFO == "info"
     md = (tmp_path / "report.md").read_text()
-    assert "**PASSED** — 1 within tolerance, 1 known mismatch(es) in the papers, 0 failed, of 3 checks." in md
+    assert "**PASSED** — 2 within tolerance, 1 known mismatch(es) in the papers, 0 failed, of 3 checks." in md
+    assert "| pass (data entry) |" in md
     assert Report(name="t", title="T", checks=(ok, bad)).passed is False
     with pytest.raises(KeyError, match="'zzz': not a check of reproduction 't'"):
         rep.check("zzz")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +15,17 @@ import pandas as pd
 
 from ..errors import DataError, format_message
 
-__all__ = ["Check", "Report", "STATUS_PASS", "STATUS_FAIL", "STATUS_KNOWN", "STATUS_INFO"]
+__all__ = ["Check", "Report", "STATUS_PASS", "STATUS_FAIL", "STATUS_KNOWN", "STATUS_INFO", "require_data"]
 
 STATUS_PASS = "pass"
 STATUS_FAIL = "FAIL"
 STATUS_KNOWN = "known mismatch"
 STATUS_INFO = "info"
+
+
+def require_data() -> bool:
+    """``SCALING_REQUIRE_DATA=1`` (as in CI): a reproduction whose dataset is missing must fail, not skip a part."""
+    return os.environ.get("SCALING_REQUIRE_DATA", "") not in ("", "0", "false", "no")
 
 
 def _num(x: Any) -> float | None:
@@ -63,7 +69,18 @@ class Check:
         Where the published value comes from (paper, table, equation; REFERENCE.md section).
     expected_to_match : bool
         ``False`` for a documented inconsistency in the paper (e.g. a printed value that its own
-        formula does not give): a difference is then reported as "known mismatch", not a failure.
+        formula does not give). Such a check asserts the mismatch itself: ``expected_difference``
+        (what REFERENCE documents, in the units of ``kind``) must be given, and the check passes as
+        "known mismatch" only when our difference equals it within ``tolerance``; if our computation
+        drifts (or suddenly matches the printed value) it fails.
+    expected_difference : float, optional
+        The documented difference ``ours - published`` (absolute) or ``ours/published - 1``
+        (relative) of a known mismatch.
+    basis : {"independent", "consistency of input", "data entry"}
+        What the check tests. ``"independent"``: our code against a number it was not built from.
+        ``"consistency of input"``: the inputs were chosen (by the paper or by us) to reproduce this
+        number, so the check only confirms the inputs are entered as intended. ``"data entry"``: two
+        published numbers compared with each other (tests the typed-in data, not the code).
     note : str
     """
 
@@ -74,12 +91,34 @@ class Check:
     kind: Literal["relative", "absolute"] = "relative"
     source: str = ""
     expected_to_match: bool = True
+    expected_difference: float | None = None
+    basis: Literal["independent", "consistency of input", "data entry"] = "independent"
     note: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ("relative", "absolute"):
             raise DataError(format_message("Check kind", f"of {self.name!r}", "'relative' or 'absolute'",
                                            repr(self.kind)))
+        if self.published is None:
+            raise DataError(format_message("Check", repr(self.name), "compared with a number (published, or the "
+                                           "value of the property its name states)", "published=None",
+                                           "Assert the property with Check.holds(...), or make it a note of the "
+                                           "report."))
+        if not self.expected_to_match and self.expected_difference is None:
+            raise DataError(format_message("Known mismatch", repr(self.name), "given the documented difference",
+                                           "expected_difference=None", "Pass expected_difference= (ours - published "
+                                           "or ours/published - 1, as REFERENCE documents), so the check fails when "
+                                           "the computation drifts."))
+        if self.basis not in ("independent", "consistency of input", "data entry"):
+            raise DataError(format_message("Check basis", f"of {self.name!r}", "'independent', 'consistency of "
+                                           "input' or 'data entry'", repr(self.basis)))
+
+    @classmethod
+    def holds(cls, name: str, condition: bool, *, source: str = "", note: str = "",
+              basis: Literal["independent", "consistency of input", "data entry"] = "independent") -> Check:
+        """A check of a stated property: published 1 (true), ours 1 or 0, no tolerance."""
+        return cls(name=name, published=1.0, ours=1.0 if bool(condition) else 0.0, tolerance=0.0, kind="absolute",
+                   source=source, note=note, basis=basis)
 
     @property
     def difference(self) -> float | None:
@@ -93,22 +132,26 @@ class Check:
 
     @property
     def within(self) -> bool | None:
+        """The difference is within tolerance of 0 (of ``expected_difference`` for a known mismatch)."""
         d = self.difference
-        return None if d is None else abs(d) <= self.tolerance
+        if d is None:
+            return None
+        target = 0.0 if self.expected_to_match else float(self.expected_difference or 0.0)
+        return abs(d - target) <= self.tolerance
 
     @property
     def status(self) -> str:
         w = self.within
-        if w is None:
-            return STATUS_INFO if self.published is None else STATUS_FAIL
-        if not self.expected_to_match:
-            return STATUS_KNOWN if not w else STATUS_PASS
-        return STATUS_PASS if w else STATUS_FAIL
+        if not w:
+            return STATUS_FAIL
+        return STATUS_PASS if self.expected_to_match else STATUS_KNOWN
 
     def tolerance_text(self) -> str:
-        if self.published is None:
-            return "—"
-        return f"±{self.tolerance:.3g}" if self.kind == "absolute" else f"±{100 * self.tolerance:.3g}%"
+        t = f"±{self.tolerance:.3g}" if self.kind == "absolute" else f"±{100 * self.tolerance:.3g}%"
+        if not self.expected_to_match:
+            e = float(self.expected_difference or 0.0)
+            t = (f"{e:+.3g} {t}" if self.kind == "absolute" else f"{100 * e:+.3g}% {t}") + " (documented)"
+        return t
 
     def difference_text(self) -> str:
         d = self.difference
@@ -120,7 +163,7 @@ class Check:
         return {"name": self.name, "published": _num(self.published), "ours": _num(self.ours),
                 "difference": _num(self.difference), "tolerance": self.tolerance, "kind": self.kind,
                 "status": self.status, "source": self.source, "expected_to_match": self.expected_to_match,
-                "note": self.note}
+                "expected_difference": _num(self.expected_difference), "basis": self.basis, "note": self.note}
 
 
 def _jsonable(x: Any) -> Any:
@@ -254,8 +297,9 @@ class Report:
             lines += ["| quantity | published | ours | difference | tolerance | status | source |",
                       "|---|---|---|---|---|---|---|"]
             for c in self.checks:
+                status = c.status if c.basis == "independent" else f"{c.status} ({c.basis})"
                 lines.append(f"| {c.name} | {fmt(_num(c.published))} | {fmt(_num(c.ours))} | {c.difference_text()} | "
-                             f"{c.tolerance_text()} | {c.status} | {c.source} |")
+                             f"{c.tolerance_text()} | {status} | {c.source} |")
             lines.append("")
             noted = [c for c in self.checks if c.note]
             if noted:

@@ -16,6 +16,7 @@ compares:
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -78,11 +79,14 @@ def run(out: Path, opts: Options) -> Report:
                             tolerance=tol, kind=kind, source=src6))
     checks.append(Check(name="objective (summed Huber) at the optimum", published=0.0010183, ours=res.objective,
                         tolerance=1e-7, kind="absolute", source="REFERENCE acceptance 6"))
-    tol_se = 0.15 if n_boot >= 1000 else 0.25
+    # REFERENCE's ±15% is for 1,000 resamples; with fewer, the SE estimate's own sampling error (relative sd
+    # about 1/sqrt(2B) for a normal-like distribution) is added at 3 sd beyond the reference's
+    tol_se = 0.15 if n_boot >= 1000 else round(0.15 + 3 * (1 / math.sqrt(2 * n_boot) - 1 / math.sqrt(2000)), 3)
     for name, v in BOOT_SE.items():
         checks.append(Check(name=f"bootstrap SE of {name} ({n_boot} resamples)", published=v, ours=se[name],
                             tolerance=tol_se, source="REFERENCE acceptance 8 (1,000 resamples; ±15%)",
-                            note="" if n_boot >= 1000 else "fewer resamples than the reference: tolerance ±25%"))
+                            note="" if n_boot >= 1000 else f"fewer resamples than the reference: ±15% plus 3 sampling "
+                            f"sd of an SE from {n_boot} resamples = ±{100 * tol_se:.3g}%"))
     for name, (lo, hi) in BOOT_CI.items():
         w = 0.1 * (hi - lo) * (1.0 if n_boot >= 1000 else 1.6)
         checks.append(Check(name=f"95% CI of {name}: lower", published=lo, ours=ci95.loc[name, "lower"], tolerance=w,
@@ -98,11 +102,13 @@ def run(out: Path, opts: Options) -> Report:
               source="Epoch 2024 (0.513, SE 0.020); REFERENCE acceptance 8: 0.514"),
         Check(name="SE of a", published=0.019, ours=a_se, tolerance=tol_se, source="REFERENCE acceptance 8"),
         Check(name="a vs Hoffmann's Approach 3 (0.46)", published=0.46, ours=a_est, tolerance=0.005, kind="absolute",
-              source="Hoffmann 2022 Table 2", expected_to_match=False,
-              note="Epoch's finding: Hoffmann's Approach 3 estimate is not what their own data give"),
-        Check(name="runs needed for Hoffmann's 80% CI width of 0.001 on a", published=634773, ours=n_needed,
-              tolerance=0.35, source="Epoch 2024: 'over 600,000 experiments' (REFERENCE §3; acceptance 8: ~5.5e5)",
-              note=f"n x (our 80% width {a_w80:.4f} / 0.001)^2"),
+              source="Hoffmann 2022 Table 2", expected_to_match=False, expected_difference=0.514 - 0.46,
+              note="Epoch's finding: Hoffmann's Approach 3 estimate is not what their own data give: the refit's "
+                   "a = 0.514 (REFERENCE acceptance 8) is 0.054 above it, asserted to ±0.005 like the check of a"),
+        Check(name="runs needed for Hoffmann's 80% CI width of 0.001 on a", published=5.5e5, ours=n_needed,
+              tolerance=0.32, source="REFERENCE acceptance 8: ~5.5e5 (Epoch 2024: 634,773, 'over 600,000')",
+              note=f"n x (our 80% width {a_w80:.4f} / 0.001)^2: the square of a width known to ±15% (REFERENCE) "
+                   "is known to ±32%"),
     ]
 
     # compute-optimal allocation

@@ -23,7 +23,7 @@ from ..laws import get_law
 from ..laws.bnsl import BNSL_FIG1
 from ..data import read_table
 from . import Options
-from ._report import Check, Report
+from ._report import Check, Report, require_data
 
 TITLE = "Double descent of ridgeless least squares (Hastie et al. 2019; BNSL, Caballero et al. 2022)"
 PAPERS = ("Hastie, Montanari, Rosset, Tibshirani 2019, Surprises in High-Dimensional Ridgeless Least Squares "
@@ -119,7 +119,6 @@ def run(out: Path, opts: Options) -> Report:
     params = res.params
     negative = [k for k in params.index if k.startswith("c") and params[k] < 0]
     rms = float(np.sqrt(np.mean(res.residuals() ** 2)))
-    checks.append(Check(name="BNSL fit: RMS log residual over the simulated points", published=None, ours=rms))
 
     ax = plot.double_descent(sim, fit=res, peak=peak)
     figures = plot.save_figure(ax, out / "double_descent", opts.formats)
@@ -144,6 +143,7 @@ def run(out: Path, opts: Options) -> Report:
         "smooth broken power law can only approximate: the fitted breaks sit at p ~ n with a small sharpness.",
         "The exact expectation is infinite for n - 1 <= p <= n + 1; points at p/n = 0.9 and 1.1 already have "
         "large Monte-Carlo spread.",
+        f"BNSL fit: RMS log residual over the simulated points {rms:.3g} (no published value to compare).",
     ] + [f"fit warning: {m}" for m in fit_notes] + real_notes
     return Report(name="double-descent", title=TITLE, papers=PAPERS, checks=tuple(checks),
                   tables={"Excess risk by p/n": theory, "BNSL fit (law 'bnsl', 2 breaks)": fit_table, **real_tables},
@@ -161,7 +161,10 @@ def _datablations_bump(out: Path, opts: Any, checks: list[Check]) -> tuple[dict[
     try:
         t = load_dataset("muennighoff_datablations", download=False)
     except DatasetError as exc:
-        return {}, [f"real-data bump skipped: muennighoff_datablations not available ({exc})"], []
+        if require_data():
+            raise
+        return {}, [f"real-data bump skipped: muennighoff_datablations not available ({exc}); with "
+                    "SCALING_REQUIRE_DATA=1 this is an error"], []
     m = (t["n_unique_tokens"] == 100e6).to_numpy() & np.isclose(t.n_params, 1.41e7)
     curve = t.filter(m, reason="another run")
     f = curve.to_frame().set_index("n_tokens")["loss"].sort_index()
@@ -170,19 +173,22 @@ def _datablations_bump(out: Path, opts: Any, checks: list[Check]) -> tuple[dict[
                             ours=float(f[d]), tolerance=5e-4, kind="absolute",
                             source="Muennighoff et al. 2023, appendix (double descent)"))
     peak = find_peak(f.index.to_numpy(float), f.to_numpy(float))
-    checks.append(Check(name="datablations bump: peak bracket contains 20B tokens", published=None,
-                        ours=float(peak.x_peak) if peak.found else None,
-                        note=f"bracket [{peak.x_bracket[0]:.3g}, {peak.x_bracket[1]:.3g}] tokens" if peak.found else
-                        "no peak found"))
+    checks.append(Check.holds("datablations bump: find_peak's bracket contains 20B tokens",
+                              bool(peak.found and peak.x_bracket[0] <= 20e9 <= peak.x_bracket[1]),
+                              source="Muennighoff et al. 2023, appendix: the loss rises at 20B tokens",
+                              note=(f"peak at {peak.x_peak:.3g}, bracket [{peak.x_bracket[0]:.3g}, "
+                                    f"{peak.x_bracket[1]:.3g}] tokens") if peak.found else "no peak found"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalingWarning)
         mono = fit(curve, get_law("powerlaw", variable="n_tokens"))
         bnsl = fit(curve, get_law("bnsl", n_breaks=2, variable="n_tokens", c_max=5.0))
     xs = np.geomspace(f.index.min(), f.index.max(), 800)
     fpk = find_peak(xs, bnsl.predict(xs))
-    checks.append(Check(name="datablations bump: BNSL (2 breaks) peak inside the data's bracket (tokens)",
-                        published=None, ours=float(fpk.x_peak) if fpk.found else None,
-                        note=f"objective {bnsl.objective:.3g} vs {mono.objective:.3g} for the monotone power law"))
+    inside = bool(peak.found and fpk.found and peak.x_bracket[0] <= fpk.x_peak <= peak.x_bracket[1])
+    checks.append(Check.holds("datablations bump: the BNSL (2 breaks) fit peaks inside the data's bracket", inside,
+                              source="find_peak on the data (check above)",
+                              note=(f"BNSL peak at {fpk.x_peak:.3g} tokens; " if fpk.found else "no BNSL peak; ")
+                              + f"objective {bnsl.objective:.3g} vs {mono.objective:.3g} for the monotone power law"))
     ax = plot.curve_fits({"power law with offset (monotone)": mono, "BNSL, 2 breaks": bnsl}, "n_tokens", peak=peak,
                          title="Datablations run: 14M params, 100M unique tokens, 1-9,000 epochs")
     figs = plot.save_figure(ax, out / "datablations_bump", opts.formats)

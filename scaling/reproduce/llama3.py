@@ -45,15 +45,19 @@ def run(out: Path, opts: Options) -> Report:
               ours=float(a_leg.n_params), tolerance=0.05, source=src,
               note="the quoted pair itself is 5% off C = 6ND, so N* cannot match better than that"),
         Check(name="D*(3.8e25), printed constants (0.53, 0.29) (tokens)", published=D_QUOTED,
-              ours=float(a_print.n_tokens), tolerance=0.02, source=src, expected_to_match=False,
-              note="the rounded constants in the text give 1.05e13 tokens (REFERENCE acceptance 13)"),
+              ours=float(a_print.n_tokens), tolerance=0.005, source=src, expected_to_match=False,
+              expected_difference=1.05e13 / D_QUOTED - 1,
+              note="the rounded constants in the text give 1.05e13 tokens, not 16.55T: -36.6% (REFERENCE "
+                   "acceptance 13), asserted to ±0.5% (the 3 significant figures of 1.05e13)"),
         Check(name="D*(3.8e25), printed constants, vs REFERENCE recomputation (tokens)", published=1.05e13,
               ours=float(a_print.n_tokens), tolerance=0.01, source="REFERENCE acceptance 13 [R]"),
         Check(name="D*(3.8e25), legend constants, vs REFERENCE recomputation (tokens)", published=1.63e13,
               ours=float(a_leg.n_tokens), tolerance=0.01, source="REFERENCE acceptance 13 [R]"),
         Check(name="6 × 402e9 × 16.55e12 vs the quoted budget (FLOPs)", published=BUDGET,
-              ours=6 * N_QUOTED * D_QUOTED, tolerance=0.01, source=src, expected_to_match=False,
-              note="6ND of the quoted allocation is 3.99e25, not 3.8e25"),
+              ours=6 * N_QUOTED * D_QUOTED, tolerance=0.001, source=src, expected_to_match=False,
+              expected_difference=3.99e25 / BUDGET - 1, basis="data entry",
+              note="6ND of the quoted allocation is 3.99e25, not 3.8e25 (+5.0%, REFERENCE acceptance 13): "
+                   "arithmetic on the paper's own numbers, a check of the typed-in data"),
     ]
 
     C = np.geomspace(1e18, 1e26, 200)
