@@ -328,7 +328,7 @@ class Report:
                        f"{c.difference_text():>9}  {c.tolerance_text():>7}  {c.status}")
         return out
 
-    def write(self, out_dir: str | Path) -> "Report":
+    def write(self, out_dir: str | Path) -> Report:
         """Write ``report.md`` and ``report.json`` into ``out_dir``; return the report with ``files`` set."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,10 @@ import pandas as pd
 
 from .. import plot
 from ..datasets import load_dataset
-from ..errors import InconsistencyWarning, ScalingWarning
+from ..errors import DisagreementWarning, InconsistencyWarning, ScalingWarning
 from ..estimation import fit
 from ..estimation.approaches import approach2
+from ..estimation.compare import Estimate, compare
 from ..estimation.uncertainty import Bootstrap, derived
 from ..predict import allocation_table, compute_optimal, get_published, published_table
 from . import Options
@@ -68,7 +69,6 @@ def run(out: Path, opts: Options) -> Report:
     p = res.params
     se = res.se()
     ci95 = res.ci(0.95)
-    ci80 = res.ci(0.8)
     fit_path = res.save(out / "fit.json")
 
     checks: list[Check] = []
@@ -120,7 +120,8 @@ def run(out: Path, opts: Options) -> Report:
     c70 = 6 * CHINCHILLA_N * CHINCHILLA_D
     ours70 = compute_optimal(res, c70, level=0.8)
     checks += [
-        Check(name="N_opt at 5.76e23, Hoffmann's unrounded (TeX) constants", published=4.04e10, ours=float(tex.n_params),
+        Check(name="N_opt at 5.76e23, Hoffmann's unrounded (TeX) constants", published=4.04e10,
+              ours=float(tex.n_params),
               tolerance=0.01, source="REFERENCE acceptance 4 (matches Fig. 4's '40B')"),
         Check(name="N_opt at 5.76e23, Hoffmann's rounded constants", published=3.22e10, ours=float(rnd.n_params),
               tolerance=0.01, source="REFERENCE acceptance 4"),
@@ -174,6 +175,20 @@ def run(out: Path, opts: Options) -> Report:
          "interval": "" if a2.ci_a is None else f"95% ({a2.ci_a[0]:.3f}, {a2.ci_a[1]:.3f}), "
                                                  f"{len(minima)} of {len(BUDGETS)} budgets"},
     ])
+
+    # two methods on the same runs estimate the same exponent: side by side, warn when they disagree
+    a95 = derived(res, "a", level=0.95)
+    with warnings.catch_warnings(record=True) as caught_cmp:
+        warnings.simplefilter("always", DisagreementWarning)
+        cmp_a = compare(Estimate("Approach 3 refit (bootstrap)", a_est, float(a95["lower"].iloc[0]),
+                                 float(a95["upper"].iloc[0]), 0.95),
+                        Estimate("Approach 2 on the digitised points", float(a2.a),
+                                 None if a2.ci_a is None else float(a2.ci_a[0]),
+                                 None if a2.ci_a is None else float(a2.ci_a[1]), 0.95),
+                        quantity="a (N_opt ∝ C^a) on Epoch's runs")
+    cmp_note = ("Approach 2 and Approach 3 on the same runs (sc.compare, 95% intervals): "
+                + ("agree." if cmp_a.agree else
+                   "DisagreementWarning: " + "; ".join(str(w.message) for w in caught_cmp)))
 
     params = pd.DataFrame({
         "Hoffmann, rounded (eq. 10)": pubs["hoffmann2022"].params,
@@ -253,10 +268,12 @@ def run(out: Path, opts: Options) -> Report:
         "Epoch's paper values (482.01, 2085.43, 1.8172, 0.3478, 0.3658) come from a Huber *likelihood* with a fitted "
         "scale; the plain summed Huber refit (acceptance 6) is what is checked here.",
         f"The saved fit (with its bootstrap samples) is {fit_path.name}: `scaling plot {fit_path.name} --kind ...`.",
+        cmp_note,
     ] + [f"fit warning: {w}" for w in fit_warnings]
     return Report(name="chinchilla", title=TITLE, papers=PAPERS, checks=tuple(checks),
                   tables={"Parameters": params, "Exponent a of N_opt ∝ C^a": exps,
-                          "Hoffmann Table 3 against the refit (80% intervals)": t3_cmp},
+                          "Hoffmann Table 3 against the refit (80% intervals)": t3_cmp,
+                          "Exponent a: Approach 2 vs Approach 3 on the same runs (sc.compare)": cmp_a.to_frame()},
                   figures=tuple(figures), notes=tuple(notes),
                   settings={"bootstrap": n_boot, "rng": opts.rng, "drop_highest_loss": 5, "loss": res.loss,
                             "delta": res.delta})

@@ -45,7 +45,8 @@ def run(out: Path, opts: Options) -> Report:
     for ep, pub in ((4, 0.931), (16, 0.661), (40, 0.379)):
         ratio = float(effective_data(ep * 1e9, 1e9, rd)) / (ep * 1e9)
         checks.append(Check(name=f"effective data D'/D after {ep} epochs", published=pub, ours=ratio, tolerance=5e-4,
-                            kind="absolute", source="Muennighoff 2023 eq. 5 with R_D* = 15.39; REFERENCE acceptance 10"))
+                            kind="absolute",
+                            source="Muennighoff 2023 eq. 5 with R_D* = 15.39; REFERENCE acceptance 10"))
     checks.append(Check(name="D'/U as epochs -> infinity (1 + R_D*)", published=16.39,
                         ours=float(effective_data(1e6 * 1e9, 1e9, rd)) / 1e9, tolerance=0.005, kind="absolute",
                         source="REFERENCE acceptance 10"))

@@ -96,7 +96,8 @@ def run(out: Path, opts: Options) -> Report:
     turns = xs[np.flatnonzero(np.diff(np.sign(np.diff(law3.predict(th, n_params=xs)))) != 0) + 1]
     checks += [
         Check(name="BNSL Fig. 1 parameters: far-field log-log slope -(c0 + sum c_i)", published=-1.829, ours=slope,
-              tolerance=1e-3, kind="absolute", source="Caballero et al. 2022 eq. 1, repo Fig. 1; REFERENCE acceptance 15"),
+              tolerance=1e-3, kind="absolute",
+              source="Caballero et al. 2022 eq. 1, repo Fig. 1; REFERENCE acceptance 15"),
         Check(name="BNSL Fig. 1 parameters: start of the rising segment (x)", published=2.7e14,
               ours=float(turns[0]) if len(turns) else None, tolerance=0.05, source="REFERENCE acceptance 15 [R]"),
         Check(name="BNSL Fig. 1 parameters: end of the rising segment (x)", published=1.8e20,
@@ -151,7 +152,8 @@ def run(out: Path, opts: Options) -> Report:
                   settings={"n": n, "n_reps": n_reps, "rng": opts.rng, "gammas": list(GAMMAS)})
 
 
-def _datablations_bump(out: Path, opts: Any, checks: list[Check]) -> tuple[dict[str, pd.DataFrame], list[str], list[Path]]:
+def _datablations_bump(out: Path, opts: Options,
+                       checks: list[Check]) -> tuple[dict[str, pd.DataFrame], list[str], list[Path]]:
     """Real data: the 14M-parameter model on 100M unique tokens of Muennighoff et al. 2023 (App.), whose
     loss falls, rises at 20B tokens (200 epochs) and falls again. Locate the bump, fit it."""
     from ..datasets import load_dataset

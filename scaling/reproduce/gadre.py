@@ -38,7 +38,8 @@ def run(out: Path, opts: Options) -> Report:
     cfg = f["model_config"].astype(str).to_numpy()
     rpj = f["group"].astype(str).to_numpy() == "rpj"
     fit_mask = rpj & ((np.isin(cfg, SMALL) & (M == 20)) | ((cfg == "d=96_l=8_h=4") & (M == 320)))
-    fit_table = table.filter(fit_mask, reason="not in Gadre et al.'s default fit set (RedPajama, M = 20 + 11M at M = 320)")
+    fit_table = table.filter(fit_mask,
+                             reason="not in Gadre et al.'s default fit set (RedPajama, M = 20 + 11M at M = 320)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = fit(fit_table, "chinchilla", tied={"beta": "alpha"}, loss="squared")
@@ -60,7 +61,8 @@ def run(out: Path, opts: Options) -> Report:
         row = f.loc[sel].iloc[0]
         pred = float(res.predict(row["n_params"], row["n_tokens"]))
         err = 100.0 * abs(pred - row["loss"]) / row["loss"]
-        checks.append(Check(name=f"relative error extrapolating to {row['n_params'] / 1e9:.2g}B params at M = {mult:g} (%)",
+        checks.append(Check(name=f"relative error extrapolating to {row['n_params'] / 1e9:.2g}B params "
+                                 f"at M = {mult:g} (%)",
                             published=published, ours=err, tolerance=0.001, kind="absolute",
                             source="Gadre et al. 2024 Table 2 default (data README: reproduced exactly)"))
         rows.append({"model": name, "N": row["n_params"], "M = D/N": mult, "D": row["n_tokens"],
