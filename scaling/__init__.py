@@ -10,7 +10,7 @@ from .estimation import FitResult, fit
 from .estimation.approaches import approach1, approach2, fit_power_law
 from .estimation.backtest import backtest
 from .estimation.compare import compare
-from .estimation.uncertainty import MCMC, Bootstrap, derived
+from .estimation.uncertainty import MCMC, Bootstrap, Profile, bootstrap, derived
 from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
                       inference_optimal, list_published, predict_loss)
@@ -22,7 +22,8 @@ _LAZY = ("plot", "reproduce", "doubledescent", "demo", "cli")
 __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_tensorboard", "read_wandb",
            "read_mlflow", "read_csv_runs", "list_datasets", "load_dataset", "Law",
            "get_law", "list_laws", "register_law", "FitResult", "fit", "approach1", "approach2", "fit_power_law",
-           "backtest", "compare", "Bootstrap", "MCMC", "derived", "Allocation", "compute_optimal", "data_constrained_optimal",
+           "backtest", "compare", "Bootstrap", "bootstrap", "MCMC", "Profile", "derived", "Allocation",
+           "compute_optimal", "data_constrained_optimal",
            "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]
 
 

@@ -149,3 +149,64 @@ def test_escalation_off_replaces_and_warns(two_basin):
     u = r.uncertainty
     assert u["verify_misses"] == 2 and u["replaced"] == 2 and u["escalations"] == 0
     assert u["verification"]["rounds"][0]["misses"] == 2
+
+
+# --------------------------------------------------------------------------- after the fact (issue 10 item 4)
+def test_bootstrap_after_the_fact_on_a_reloaded_fit_equals_the_fit_time_bootstrap(tmp_path):
+    """sc.bootstrap(res, table, n, rng) on a saved-and-reloaded fit rebuilds the problem from res.spec and
+    gives exactly the samples (and counts) of fit(..., uncertainty=Bootstrap(n), rng) on the same data."""
+    import scaling as sc
+
+    df = two_basin_table()
+    at_fit = fit(df, "chinchilla", fixed=TWO_BASIN_FIXED, uncertainty=Bootstrap(n=20, jackknife=False), rng=3)
+    plain = fit(df, "chinchilla", fixed=TWO_BASIN_FIXED)
+    back = sc.FitResult.load(plain.save(tmp_path / "fit.json"))
+    assert back.uncertainty is None
+    for table in (None, df):
+        later = sc.bootstrap(back, table, n=20, rng=3, jackknife=False)
+        pd.testing.assert_frame_equal(later.samples, at_fit.samples)
+        np.testing.assert_array_equal(later.bootstrap_counts, at_fit.bootstrap_counts)
+        # the same record but for the timing
+        assert later.uncertainty == type(at_fit.uncertainty).from_dict(
+            {**at_fit.uncertainty.to_dict(), "details": later.uncertainty.details.to_dict()})
+    same = back.with_uncertainty(Bootstrap(n=20, jackknife=False), rng=3)
+    pd.testing.assert_frame_equal(same.samples, at_fit.samples)
+    # the reloaded bootstrap round-trips JSON exactly, with its typed record
+    again = sc.FitResult.load(at_fit.save(tmp_path / "boot.json"))
+    assert again == at_fit and type(again.uncertainty) is type(at_fit.uncertainty)
+    assert again.uncertainty.verification.rounds == at_fit.uncertainty.verification.rounds
+    np.testing.assert_array_equal(again.bootstrap_counts, at_fit.bootstrap_counts)
+
+
+def test_uncertainty_records_are_typed_frozen_and_round_trip(tmp_path):
+    """Every method's record: a frozen dataclass (typed fields, nested records), readable as a mapping,
+    JSON round trip exact; a result refuses a record of an unknown method."""
+    import dataclasses
+
+    import scaling as sc
+    from scaling.errors import DataError
+    from scaling.estimation.uncertainty_info import (BootstrapUncertainty, ProfileUncertainty, SandwichUncertainty,
+                                                     record_from_dict)
+
+    df = two_basin_table()
+    base = fit(df, "chinchilla", fixed=TWO_BASIN_FIXED, loss="squared_log")
+    prof = base.with_uncertainty(sc.Profile(level=0.9))
+    sand = base.with_uncertainty("sandwich")
+    boot = base.with_uncertainty(Bootstrap(n=10, verify=0), rng=0)
+    for r, cls in ((prof, ProfileUncertainty), (sand, SandwichUncertainty), (boot, BootstrapUncertainty)):
+        u = r.uncertainty
+        assert type(u) is cls and dataclasses.is_dataclass(u)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            u.method = "x"  # type: ignore[misc]
+        back = sc.FitResult.load(r.save(tmp_path / f"{u.method}.json"))
+        assert back == r and back.uncertainty == u and record_from_dict(u.to_dict()) == u
+    assert prof.uncertainty.level == 0.9 and set(prof.uncertainty.intervals) == {"E", "A", "B", "alpha", "beta"}
+    lo, hi = prof.uncertainty.intervals["beta"]
+    pd.testing.assert_series_equal(prof.ci(0.9, method="profile").loc["beta"], pd.Series({"lower": lo, "upper": hi}),
+                                   check_names=False)
+    with pytest.raises(DataError, match=r"stored with the fit; got profile intervals at level 0.9"):
+        prof.ci(0.95, method="profile")
+    with pytest.raises(ValueError, match="read-only"):
+        boot.uncertainty.counts[0, 0] = 7
+    with pytest.raises(DataError, match="of a known method"):
+        base.replace(uncertainty={"method": "guess"})

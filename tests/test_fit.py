@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import scaling as sc
 from conftest import load_or_skip
 from scaling.errors import BoundaryWarning, DataError, IdentifiabilityWarning
 from scaling.estimation import FitResult, build_problem, fit
@@ -301,16 +302,21 @@ def test_ci_profile_method_and_nested_uncertainty_is_copied():
     truth = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.33, "beta": 0.35}
     t = read_table(synthetic(truth, noise=0.01, n=60))
     res = fit(t, loss="squared_log", starts=truth, uncertainty="sandwich")
-    ci = res.ci(0.9, method="profile")
+    # a result never runs optimisations itself: profile intervals are added with with_uncertainty
+    with pytest.raises(DataError, match=r"res.with_uncertainty\(Profile\(level=0.9\)\) stores them"):
+        res.ci(0.9, method="profile")
+    prof = res.with_uncertainty(sc.Profile(level=0.9))
+    ci = prof.ci(0.9, method="profile")
     assert {"lower", "upper"} <= set(ci.columns)
     assert (ci["lower"] < res.params).all() and (res.params < ci["upper"]).all()
+    # the uncertainty record is frozen, nested records included
     u = res.uncertainty
-    u["method"] = "tampered"
-    for v in u.values():
-        if isinstance(v, dict):
-            v.clear()
-    assert res.uncertainty["method"] != "tampered"
-    assert res.uncertainty == res.to_dict()["uncertainty"]
+    with pytest.raises(TypeError):
+        u["method"] = "tampered"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        u.details.hessian = "tampered"  # type: ignore[misc]
+    assert res.uncertainty["method"] == "sandwich" and u.method == "sandwich"
+    assert res.uncertainty.to_dict() == res.to_dict()["uncertainty"]
 
 
 def test_demo_table_is_what_the_generator_writes():

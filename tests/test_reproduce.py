@@ -132,7 +132,8 @@ def test_chinchilla(tmp_path):
 def test_errors(tmp_path):
     with pytest.raises(DataError, match="Reproduction must be one of \\['chinchilla', 'kaplan'"):
         reproduce("hoffmann", tmp_path)
-    with pytest.raises(DataError, match="Option formats of reproduce\\(\\) must be a non-empty subset of png, pdf, svg"):
+    with pytest.raises(DataError,
+                       match="Option formats of reproduce\\(\\) must be a non-empty subset of png, pdf, svg"):
         reproduce("kaplan", tmp_path, formats=("jpg",))
     with pytest.raises(DataError, match="Option bootstrap of reproduce\\(\\) must be an integer >= 10 or None"):
         reproduce("chinchilla", tmp_path, bootstrap=5)

@@ -101,8 +101,10 @@ class FitResult:
         Parameter covariance (natural units), when estimated.
     samples : pandas.DataFrame or None
         Parameter samples (bootstrap / MCMC), shape (n_samples, n_params), when estimated.
-    uncertainty : dict or None
-        How ``cov``/``samples`` were obtained (method, n, by, ...).
+    uncertainty : typed record or None
+        How ``cov``/``samples`` were obtained: a frozen record per method
+        (:mod:`scaling.estimation.uncertainty_info`: ``BootstrapUncertainty`` with its verification,
+        ``SandwichUncertainty``, ``ProfileUncertainty``, ``MCMCUncertainty``); also readable as a mapping.
     spec : FitSpec
         What was fitted (law with options, objective, delta, starts, weights, data hash, conventions), so
         that uncertainty can be added after the fact (:func:`scaling.estimation.fitting.problem_from_result`).
@@ -125,14 +127,16 @@ class FitResult:
     _provenance: dict[str, Any]
     _cov: pd.DataFrame | None
     _samples: pd.DataFrame | None
-    _uncertainty: dict[str, Any] | None
+    _uncertainty: Any
     _spec: FitSpec
 
     def __init__(self, *, law: Law, params: pd.Series, objective: float, loss: str, delta: float,
                  nuisance: Mapping[str, float] | None, data: pd.DataFrame, excluded: pd.DataFrame | None,
                  starts: pd.DataFrame | None, flags: tuple[str, ...], provenance: Mapping[str, Any],
                  cov: pd.DataFrame | None = None, samples: pd.DataFrame | None = None,
-                 uncertainty: Mapping[str, Any] | None = None, spec: FitSpec | None = None) -> None:
+                 uncertainty: Any = None, spec: FitSpec | None = None) -> None:
+        from .uncertainty_info import as_record
+
         set_ = object.__setattr__
         set_(self, "_law", law)
         set_(self, "_params", pd.Series(params, dtype=float).copy())
@@ -147,8 +151,7 @@ class FitResult:
         set_(self, "_provenance", json.loads(json.dumps(_jsonable(dict(provenance)))))
         set_(self, "_cov", None if cov is None else cov.copy())
         set_(self, "_samples", None if samples is None else samples.copy())
-        set_(self, "_uncertainty",
-             None if uncertainty is None else json.loads(json.dumps(_jsonable(dict(uncertainty)))))
+        set_(self, "_uncertainty", as_record(uncertainty))  # a frozen record (dicts are converted)
         set_(self, "_spec", spec if spec is not None else _spec_from_provenance(law, loss, delta, self._provenance))
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -175,8 +178,7 @@ class FitResult:
     provenance = property(lambda self: json.loads(json.dumps(self._provenance)))
     cov = property(lambda self: None if self._cov is None else self._cov.copy())
     samples = property(lambda self: None if self._samples is None else self._samples.copy())
-    uncertainty = property(lambda self: None if self._uncertainty is None
-                           else json.loads(json.dumps(self._uncertainty)))
+    uncertainty = property(lambda self: self._uncertainty)  # frozen: no copy needed
 
     spec = property(lambda self: self._spec)
 
@@ -194,10 +196,22 @@ class FitResult:
         """(resamples, rows of ``data``) int64 array: how often each fitted row was drawn in each
         bootstrap resample (a cluster's count on each of its rows), so any resample can be refitted with
         ``weights=counts[b] * data["weight"]``; ``None`` without a bootstrap."""
-        u = self._uncertainty or {}
-        if u.get("method") != "bootstrap" or u.get("counts") is None:
+        u = self._uncertainty
+        if u is None or u.get("method") != "bootstrap" or u.get("counts") is None:
             return None
-        return np.asarray(u["counts"], dtype=np.int64).reshape(-1, len(self._data))
+        return np.array(u["counts"], dtype=np.int64).reshape(-1, len(self._data))
+
+    def with_uncertainty(self, method: Any, table: Any = None, *, rng: Any = None, n_jobs: int | None = None,
+                         progress: bool = False) -> FitResult:
+        """This fit with uncertainty added after the fact (also on a saved-and-reloaded fit).
+
+        ``method``: ``Bootstrap(...)``, ``MCMC(...)``, ``Profile(level)`` or ``"bootstrap"``,
+        ``"sandwich"``, ``"profile"``; ``table``: the fitted table (needed for a cluster bootstrap;
+        otherwise the fitted data kept on the result are used). The problem is rebuilt from
+        :attr:`spec`; the computation runs in :mod:`scaling.estimation.uncertainty`."""
+        from .uncertainty import with_uncertainty
+
+        return with_uncertainty(self, method, table, rng=rng, n_jobs=n_jobs, progress=progress)
 
     def replace(self, **changes: Any) -> FitResult:
         """A new result with some fields replaced (used to attach uncertainty)."""
@@ -268,7 +282,9 @@ class FitResult:
 
         ``method``: ``"percentile"`` (default with samples), ``"bca"`` (bias-corrected and accelerated,
         with samples; see :mod:`scaling.estimation.uncertainty`), ``"wald"`` (estimate ± z·se from the
-        covariance), or ``"profile"`` (profile likelihood; computed on demand at ``level``).
+        covariance), or ``"profile"`` (profile likelihood). ``"bca"`` and ``"profile"`` return what was
+        computed with the fit or by :meth:`with_uncertainty` (the BCa jackknife, the profile intervals at
+        their level); a result never re-runs optimisations itself: the error names the call that does.
         """
         if not 0 < level < 1:
             raise DataError(format_message("Option level", "of ci()", "between 0 and 1", repr(level)))
@@ -282,14 +298,14 @@ class FitResult:
             if method == "bca":
                 from .uncertainty import bca_interval
 
-                return bca_interval(self, level)
+                return bca_interval(self, level, compute=False)
             q = (1 - level) / 2
             s = self._samples[names]
             return pd.DataFrame({"lower": s.quantile(q), "upper": s.quantile(1 - q)})
         if method == "profile":
             from .uncertainty import profile_ci
 
-            return profile_ci(self, level=level)
+            return profile_ci(self, level=level, compute=False)
         if method == "wald":
             se = self.se()
             if se is None:
@@ -368,7 +384,7 @@ class FitResult:
             "provenance": self.provenance,
             "cov": _frame_to_json(self._cov),
             "samples": _frame_to_json(self._samples),
-            "uncertainty": self.uncertainty,
+            "uncertainty": None if self._uncertainty is None else self._uncertainty.to_dict(),
             "spec": self._spec.to_dict(),
         }
 

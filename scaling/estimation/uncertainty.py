@@ -116,7 +116,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,9 +137,9 @@ from .objectives import Objective
 from .optimize import polish
 from .problem import FitProblem
 
-__all__ = ["Bootstrap", "MCMC", "estimate_uncertainty", "bca_interval", "sandwich_covariance", "profile_ci",
-           "derived", "problem_from_result", "bootstrap_weights", "miss_rate_upper", "describe_verification", "BLOCK",
-           "ESCALATION"]
+__all__ = ["Bootstrap", "MCMC", "Profile", "bootstrap", "with_uncertainty", "estimate_uncertainty", "bca_interval",
+           "sandwich_covariance", "profile_ci", "derived", "problem_from_result", "bootstrap_weights",
+           "miss_rate_upper", "describe_verification", "BLOCK", "ESCALATION"]
 
 log = logging.getLogger("scaling")
 
@@ -258,6 +258,43 @@ class MCMC:
         if self.burn is not None and (not isinstance(self.burn, (int, np.integer)) or not 0 <= self.burn < self.steps):
             raise DataError(format_message("Option burn", "of MCMC", f"an integer in [0, steps={self.steps})",
                                            repr(self.burn)))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Profile-likelihood intervals at ``level`` (likelihood-type objectives; see :func:`profile_ci`);
+    ``uncertainty="profile"`` is ``Profile(0.95)``."""
+
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.level, (int, float)) and not isinstance(self.level, bool) and 0 < self.level < 1):
+            raise DataError(format_message("Option level", "of Profile", "between 0 and 1", repr(self.level)))
+
+
+def with_uncertainty(result: Any, method: Any, table: Any = None, *, rng: int | np.random.Generator | None = None,
+                     n_jobs: int | None = None, progress: bool = False) -> Any:
+    """Add uncertainty to a fit after the fact (``FitResult.with_uncertainty``; works on a reloaded fit).
+
+    The problem is rebuilt from ``result.spec`` and the fitted data kept on the result, or from
+    ``table`` (the table that was fitted; a cluster bootstrap needs it for its cluster column): the same
+    law, objective, delta, fixed/tied parameters, weights and start grid as the fit
+    (:func:`scaling.estimation.fitting.problem_from_result`). ``method``: as ``fit(uncertainty=...)``,
+    plus :class:`Profile`. Returns a new result; ``result`` is unchanged.
+    """
+    from .fitting import problem_from_result as rebuild
+
+    problem, _, _ = rebuild(result, table)
+    return estimate_uncertainty(problem, result, method, rng=rng, n_jobs=n_jobs, progress=progress)
+
+
+def bootstrap(result: Any, table: Any = None, n: int = 1000, *, by: str | None = None,
+              rng: int | np.random.Generator | None = None, n_jobs: int | None = None, progress: bool = False,
+              **options: Any) -> Any:
+    """``sc.bootstrap(res, table, n=1000, rng=0)``: the fit with a nonparametric bootstrap added after the
+    fact (every resample at its optimum, verified; see :class:`Bootstrap` for ``options``)."""
+    return with_uncertainty(result, Bootstrap(n=n, by=by, **options), table, rng=rng, n_jobs=n_jobs,
+                            progress=progress)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -429,10 +466,12 @@ def estimate_uncertainty(problem: FitProblem, result: Any, uncertainty: Any, *,
         elif key in ("sandwich", "covariance"):
             return _sandwich_result(problem, result)
         elif key == "profile":
-            return _profile_result(problem, result)
+            return _profile_result(problem, result, 0.95)
         else:
             raise DataError(format_message("Option uncertainty", "of fit()", "Bootstrap(...), MCMC(...) or one of "
                                            "'bootstrap', 'sandwich', 'covariance', 'profile'", repr(uncertainty)))
+    if isinstance(uncertainty, Profile):
+        return _profile_result(problem, result, uncertainty.level)
     if isinstance(uncertainty, Bootstrap):
         return _bootstrap(problem, result, uncertainty, rng=rng, n_jobs=n_jobs, progress=progress)
     if isinstance(uncertainty, MCMC):
@@ -739,17 +778,24 @@ def _sample_flags(problem: FitProblem, result: Any, samples: pd.DataFrame, spec:
 
 
 # ---------------------------------------------------------------------------------------------- BCa
-def _jackknife_values(result: Any) -> FloatArray:
-    """(G, P) jackknife parameter values: stored by the bootstrap, else computed (point bootstrap only)."""
+def _jackknife_values(result: Any, compute: bool = True) -> FloatArray:
+    """(G, P) jackknife parameter values: stored by the bootstrap, else computed (point bootstrap only;
+    ``compute=False``: an error naming the calls that compute them)."""
     names = list(result.law.param_names)
     u = result.uncertainty or {}
     jk = u.get("jackknife")
-    if isinstance(jk, dict) and all(p in jk for p in names):
+    if isinstance(jk, Mapping) and all(p in jk for p in names):
         return np.column_stack([np.asarray(jk[p], dtype=float) for p in names])
     if u.get("by") is not None:
         raise DataError(format_message("BCa intervals", f"of a cluster bootstrap (by={u.get('by')!r})",
                                        "computed with the bootstrap's jackknife", "no stored jackknife",
                                        "Refit with Bootstrap(by=..., jackknife=True)."))
+    if not compute:
+        raise DataError(format_message("BCa intervals", "from result.ci()", "computed from a stored jackknife",
+                                       "a bootstrap run with jackknife=False", "A result does not run fits itself: "
+                                       "res.with_uncertainty(Bootstrap(jackknife=True, ...)) stores it, or "
+                                       "scaling.estimation.uncertainty.bca_interval(res, level) runs the "
+                                       "leave-one-out fits now."))
     problem = problem_from_result(result)
     x_hat = problem.starts[0]
     n = problem.n_points
@@ -786,12 +832,13 @@ def _bca(values: FloatArray, estimate: float, jack: FloatArray, level: float) ->
     return out[0], out[1]
 
 
-def bca_interval(result: Any, level: float = 0.95) -> pd.DataFrame:
+def bca_interval(result: Any, level: float = 0.95, compute: bool = True) -> pd.DataFrame:
     """Bias-corrected and accelerated bootstrap intervals (Efron 1987) per parameter.
 
     Uses ``result.samples`` (the bootstrap) and the jackknife stored by ``Bootstrap(jackknife=True)``;
     without it, the n leave-one-out fits are run now (batched; about the cost of n/1000 of a 1,000-
-    resample bootstrap). Called by ``result.ci(level, method="bca")``.
+    resample bootstrap); with ``compute=False`` (what ``result.ci(level, method="bca")`` calls), a
+    missing jackknife is an error instead.
 
     Returns
     -------
@@ -808,7 +855,7 @@ def bca_interval(result: Any, level: float = 0.95) -> pd.DataFrame:
                                        f"samples from {u.get('method')!r}",
                                        "Use method='percentile' for MCMC samples."))
     names = list(result.law.param_names)
-    jack = _jackknife_values(result)
+    jack = _jackknife_values(result, compute=compute)
     samples = result.samples
     est = result.params
     rows = {p: _bca(samples[p].to_numpy(dtype=float), float(est[p]), jack[:, i], level) for i, p in enumerate(names)}
@@ -1044,11 +1091,10 @@ def _profile_intervals(problem: FitProblem, x_hat: FloatArray, f_hat: float, par
     return df, notes
 
 
-def _profile_result(problem: FitProblem, result: Any) -> Any:
+def _profile_result(problem: FitProblem, result: Any, level: float) -> Any:
     t0 = time.perf_counter()
     _require_likelihood(problem.objective.loss, "Option uncertainty='profile'")
     x = _x_hat(problem, result)
-    level = 0.95
     df, notes = _profile_intervals(problem, x, result.objective, list(problem.law.param_names), level)
     prof = _Profiler(problem, x, result.objective)
     kl = len(problem.law.free_names)
@@ -1064,7 +1110,8 @@ def _profile_result(problem: FitProblem, result: Any) -> Any:
     return result.replace(cov=pd.DataFrame(cov, index=names, columns=names), samples=None, uncertainty=info)
 
 
-def profile_ci(result: Any, param: str | Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+def profile_ci(result: Any, param: str | Sequence[str] | None = None, level: float = 0.95,
+               compute: bool = True) -> pd.DataFrame:
     """Profile-likelihood confidence intervals.
 
     For each parameter, the set of values whose profile statistic stays below the chi-square(1)
@@ -1079,6 +1126,10 @@ def profile_ci(result: Any, param: str | Sequence[str] | None = None, level: flo
     param : str or list of str, optional
         Default: every parameter (fixed ones get a zero-width interval; tied ones their leader's).
     level : float
+    compute : bool
+        Stored intervals (``uncertainty="profile"`` / ``Profile(level)``) are returned when they are
+        at ``level``; otherwise they are computed now, or, with ``compute=False`` (what
+        ``result.ci(method="profile")`` calls), a :class:`~scaling.errors.DataError` names the call.
 
     Returns
     -------
@@ -1097,7 +1148,16 @@ def profile_ci(result: Any, param: str | Sequence[str] | None = None, level: flo
     u = result.uncertainty or {}
     stored = u.get("intervals", {}) if u.get("method") == "profile" else {}
     if abs(float(u.get("level", -1)) - level) < 1e-12 and all(p in stored for p in params):
-        return pd.DataFrame.from_dict({p: stored[p] for p in params}, orient="index", columns=["lower", "upper"])
+        return pd.DataFrame.from_dict({p: list(stored[p]) for p in params}, orient="index",
+                                      columns=["lower", "upper"])
+    if not compute:
+        have = (f"profile intervals at level {u.get('level')}" if u.get("method") == "profile"
+                else f"uncertainty from {u.get('method')!r}" if u else "no uncertainty")
+        raise DataError(format_message("Profile intervals", f"at level {level:g} from result.ci()", "stored with the "
+                                       "fit", have, f"A result does not run fits itself: "
+                                       f"res.with_uncertainty(Profile(level={level:g})) stores them, or "
+                                       f"scaling.estimation.uncertainty.profile_ci(res, level={level:g}) computes "
+                                       "them now."))
     problem = problem_from_result(result)
     df, _ = _profile_intervals(problem, problem.starts[0], result.objective, params, level)
     return df
