@@ -328,7 +328,7 @@ def _fit_json(res: Any, level: float) -> dict[str, Any]:
         d["se"] = se.to_dict()
         d["ci"] = {k: [float(ci.loc[k, "lower"]), float(ci.loc[k, "upper"])] for k in ci.index}
         d["level"] = level
-        d["uncertainty"] = {k: v for k, v in (res.uncertainty or {}).items() if not isinstance(v, (dict, list))}
+        d["uncertainty"] = {k: v for k, v in (res.uncertainty or {}).items() if isinstance(v, (str, int, float))}
     prov = res.provenance
     d["provenance"] = {k: prov.get(k) for k in ("version", "rng", "data_name", "data_hash", "flops_per_token")}
     return d
