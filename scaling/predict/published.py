@@ -409,7 +409,7 @@ def deepseek_hyperparameters(flops: ArrayLike) -> pd.DataFrame:
                          "learning_rate": comp["learning_rate"](C)})
 
 
-_COLUMNS = ["law", "check", "computed", "printed", "ratio", "tolerance", "consistent", "detail", "warn"]
+_COLUMNS = ["law", "check", "computed", "printed", "ratio", "tolerance", "consistent", "detail", "warn", "basis"]
 
 
 #: name -> function(entry) -> rows; filled by :mod:`scaling.predict.checks` (imported with the package)
