@@ -177,3 +177,23 @@ def test_check_status_and_report_rendering(tmp_path):
     assert Report(name="t", title="T", checks=(ok, bad)).passed is False
     with pytest.raises(KeyError, match="'zzz': not a check of reproduction 't'"):
         rep.check("zzz")
+
+
+def test_missing_dataset_fails_under_require_data(tmp_path, monkeypatch):
+    """SCALING_REQUIRE_DATA=1: double-descent's real-data part fails when its dataset is missing (without
+    it, the part becomes a note saying so)."""
+    import scaling.datasets as ds
+    from scaling.errors import DatasetError
+    from scaling.reproduce import Options
+    from scaling.reproduce.double_descent import _datablations_bump
+
+    def missing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise DatasetError("File 'x' of dataset 'muennighoff_datablations' must be available offline; got none.")
+
+    monkeypatch.setattr(ds, "load_dataset", missing)
+    monkeypatch.setenv("SCALING_REQUIRE_DATA", "1")
+    with pytest.raises(DatasetError, match="muennighoff_datablations"):
+        _datablations_bump(tmp_path, Options(), [])
+    monkeypatch.setenv("SCALING_REQUIRE_DATA", "0")
+    tables, notes, figs = _datablations_bump(tmp_path, Options(), [])
+    assert tables == {} and figs == [] and "with SCALING_REQUIRE_DATA=1 this is an error" in notes[0]
