@@ -10,7 +10,8 @@ from .estimation import FitResult, fit
 from .estimation.approaches import approach1, approach2, fit_power_law
 from .estimation.backtest import backtest
 from .estimation.compare import compare
-from .estimation.uncertainty import MCMC, Bootstrap, Profile, bootstrap, derived
+from .estimation.posthoc import bootstrap
+from .estimation.uncertainty import MCMC, Bootstrap, Profile, derived
 from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
                       inference_optimal, list_published, predict_loss)

@@ -15,5 +15,6 @@ from .fitting import build_problem, fit
 from .objectives import Objective
 from .problem import FitProblem
 from .result import FitResult, Summary
+from . import posthoc  # noqa: F401,I001  (registers FitResult.with_uncertainty)
 
 __all__ = ["fit", "FitResult", "FitProblem", "Summary", "Objective", "build_problem"]

@@ -8,7 +8,7 @@ after the fact (the lmfit #56 lesson: a second fit must never alter the first on
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,17 @@ class Summary:
 
     def to_latex(self) -> str:
         return self.table.to_latex(float_format=lambda v: f"{v:.6g}")
+
+
+#: the function behind FitResult.with_uncertainty (scaling.estimation.posthoc registers it: the result
+#: module must not import the fitter, which imports it)
+_POSTHOC: Callable[..., Any] | None = None
+
+
+def register_posthoc(fn: Callable[..., Any]) -> None:
+    """Register the implementation of :meth:`FitResult.with_uncertainty` (see :mod:`.posthoc`)."""
+    global _POSTHOC
+    _POSTHOC = fn
 
 
 class FitResult:
@@ -209,9 +220,12 @@ class FitResult:
         ``"sandwich"``, ``"profile"``; ``table``: the fitted table (needed for a cluster bootstrap;
         otherwise the fitted data kept on the result are used). The problem is rebuilt from
         :attr:`spec`; the computation runs in :mod:`scaling.estimation.uncertainty`."""
-        from .uncertainty import with_uncertainty
+        if _POSTHOC is None:  # registered by scaling.estimation.posthoc (imported with scaling.estimation)
+            from importlib import import_module
 
-        return with_uncertainty(self, method, table, rng=rng, n_jobs=n_jobs, progress=progress)
+            import_module("scaling.estimation.posthoc")
+        assert _POSTHOC is not None
+        return _POSTHOC(self, method, table, rng=rng, n_jobs=n_jobs, progress=progress)
 
     def replace(self, **changes: Any) -> FitResult:
         """A new result with some fields replaced (used to attach uncertainty)."""

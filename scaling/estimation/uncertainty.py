@@ -137,7 +137,7 @@ from .objectives import Objective
 from .optimize import polish
 from .problem import FitProblem
 
-__all__ = ["Bootstrap", "MCMC", "Profile", "bootstrap", "with_uncertainty", "estimate_uncertainty", "bca_interval",
+__all__ = ["Bootstrap", "MCMC", "Profile", "estimate_uncertainty", "bca_interval",
            "sandwich_covariance", "profile_ci", "derived", "problem_from_result", "bootstrap_weights",
            "miss_rate_upper", "describe_verification", "BLOCK", "ESCALATION"]
 
@@ -270,31 +270,6 @@ class Profile:
     def __post_init__(self) -> None:
         if not (isinstance(self.level, (int, float)) and not isinstance(self.level, bool) and 0 < self.level < 1):
             raise DataError(format_message("Option level", "of Profile", "between 0 and 1", repr(self.level)))
-
-
-def with_uncertainty(result: Any, method: Any, table: Any = None, *, rng: int | np.random.Generator | None = None,
-                     n_jobs: int | None = None, progress: bool = False) -> Any:
-    """Add uncertainty to a fit after the fact (``FitResult.with_uncertainty``; works on a reloaded fit).
-
-    The problem is rebuilt from ``result.spec`` and the fitted data kept on the result, or from
-    ``table`` (the table that was fitted; a cluster bootstrap needs it for its cluster column): the same
-    law, objective, delta, fixed/tied parameters, weights and start grid as the fit
-    (:func:`scaling.estimation.fitting.problem_from_result`). ``method``: as ``fit(uncertainty=...)``,
-    plus :class:`Profile`. Returns a new result; ``result`` is unchanged.
-    """
-    from .fitting import problem_from_result as rebuild
-
-    problem, _, _ = rebuild(result, table)
-    return estimate_uncertainty(problem, result, method, rng=rng, n_jobs=n_jobs, progress=progress)
-
-
-def bootstrap(result: Any, table: Any = None, n: int = 1000, *, by: str | None = None,
-              rng: int | np.random.Generator | None = None, n_jobs: int | None = None, progress: bool = False,
-              **options: Any) -> Any:
-    """``sc.bootstrap(res, table, n=1000, rng=0)``: the fit with a nonparametric bootstrap added after the
-    fact (every resample at its optimum, verified; see :class:`Bootstrap` for ``options``)."""
-    return with_uncertainty(result, Bootstrap(n=n, by=by, **options), table, rng=rng, n_jobs=n_jobs,
-                            progress=progress)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
