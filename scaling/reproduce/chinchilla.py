@@ -149,12 +149,21 @@ def run(out: Path, opts: Options) -> Report:
         "refit loss": ours_t3["loss"],
     })
     inside = t3["flops"].to_numpy(float) <= 1.5e22
-    worst = t3_cmp.loc[inside, "refit tokens"] / t3_cmp.loc[inside, "Table 3 tokens"]
-    worst_ratio = float(worst.iloc[int(np.argmax(np.abs(np.log(worst))))])
-    checks.append(Check(name="Table 3 tokens within the data's compute range (400M-10B): refit/Table 3, worst row",
-                        published=1.0, ours=worst_ratio, tolerance=0.25,
-                        source="Hoffmann 2022 Table 3 (Approach 1 projections)",
-                        note="beyond 1e22 FLOPs both are extrapolations and diverge (a = 0.50 vs 0.51), see the table"))
+    ratio_in = (t3_cmp.loc[inside, "refit tokens"] / t3_cmp.loc[inside, "Table 3 tokens"]).to_numpy(float)
+    lo_in = ours_t3["n_tokens_lower"].to_numpy(float)[inside] if "n_tokens_lower" in ours_t3 else None
+    hi_in = ours_t3["n_tokens_upper"].to_numpy(float)[inside] if "n_tokens_upper" in ours_t3 else None
+    tok_in = t3["n_tokens"].to_numpy(float)[inside]
+    outside = ([] if lo_in is None or hi_in is None else
+               [f"{n / 1e9:g}B" for n, lo, hi, d in zip(t3["n_params"].to_numpy(float)[inside], lo_in, hi_in, tok_in)
+                if not lo <= d <= hi])
+    # not a check: Table 3 is Approach 1 on Hoffmann's runs, the refit Approach 3 on Epoch's digitised points;
+    # REFERENCE states no tolerance for their agreement, so the comparison is reported, not asserted
+    t3_note = ("Table 3 (Approach 1 projections on Hoffmann's runs) vs the refit (Approach 3 on Epoch's points), "
+               "tokens within the data's compute range (400M-10B): refit/Table 3 = "
+               + ", ".join(f"{r:.2f}" for r in ratio_in)
+               + ("; Table 3 lies outside the refit's 80% interval at " + ", ".join(outside) if outside else
+                  "; Table 3 lies inside the refit's 80% interval at every such row")
+               + ". Not asserted: different methods on different data, and REFERENCE gives no tolerance.")
 
     # Approach 2 on the digitised isoFLOP points (for the figure and the table of exponents)
     bt = _budget_table(table)
@@ -269,6 +278,7 @@ def run(out: Path, opts: Options) -> Report:
         "scale; the plain summed Huber refit (acceptance 6) is what is checked here.",
         f"The saved fit (with its bootstrap samples) is {fit_path.name}: `scaling plot {fit_path.name} --kind ...`.",
         cmp_note,
+        t3_note,
     ] + [f"fit warning: {w}" for w in fit_warnings]
     return Report(name="chinchilla", title=TITLE, papers=PAPERS, checks=tuple(checks),
                   tables={"Parameters": params, "Exponent a of N_opt ∝ C^a": exps,
