@@ -145,7 +145,7 @@ def test_escalation_off_replaces_and_warns(two_basin):
     _, base, prob = two_basin
     match = r"2 of 60 verified bootstrap resamples .*no escalation.*miss rate <= 0.1"
     with pytest.warns(ConvergenceWarning, match=match):
-        r = U.estimate_uncertainty(prob, base, Bootstrap(n=60, jackknife=False, escalate=0), rng=2)
+        r = U.estimate_uncertainty(prob, base, Bootstrap(n=60, jackknife=False, escalate=0, verify=60), rng=2)
     u = r.uncertainty
     assert u["verify_misses"] == 2 and u["replaced"] == 2 and u["escalations"] == 0
     assert u["verification"]["rounds"][0]["misses"] == 2

@@ -38,7 +38,7 @@ default tolerances; on their 240 points that leaves 44 % of 1,000 resamples abov
 4. **Verification, by default.** ``verify="auto"`` re-fits a uniform random subset of resamples from
    the *full* start grid (``problem.solve``) and compares objectives (relative 1e-9): as many as the
    optimiser iterations of the full fit and the bootstrap pay for, at least one (one of 1,000 on
-   Epoch's 4,500-start grid; all 60 on the two-basin problem's 5-start grid). When a verified
+   Epoch's 4,500-start grid; 41 of 60 on the two-basin problem's 5-start grid). When a verified
    resample misses, the bootstrap **escalates** (``escalate=3`` rounds): every resample and jackknife
    fit is re-run with more random grid starts (8, 32, 128, capped at the grid), each keeps its best
    answer, and the same subset is re-verified, until it is clean. What still misses is replaced by its
@@ -169,9 +169,9 @@ class Bootstrap:
         Default confidence level recorded with the result.
     verify : int or "auto"
         Re-fit this many random resamples from the full start grid and compare (see module notes);
-        each costs about one full fit. ``"auto"`` (default): as many as the optimiser runs of the full
+        each costs about one full fit. ``"auto"`` (default): as many as the optimiser iterations of the full
         fit and of the bootstrap together pay for (at least one), so verification at most doubles the
-        cost of ``fit(..., uncertainty=Bootstrap())``; all 60 resamples of a small problem whose grid
+        cost of ``fit(..., uncertainty=Bootstrap())``; 41 of 60 resamples of a small problem whose grid
         has 5 starts, one resample of 1,000 for Epoch's 4,500-start grid.
     starts : int
         Maximum number of distinct local optima of the full fit used as candidate starts.
@@ -715,6 +715,8 @@ def _sample_flags(problem: FitProblem, result: Any, samples: pd.DataFrame, spec:
         at = np.zeros(len(v), dtype=bool)
         where = []
         for b, side in ((lo[i], "lower"), (hi[i], "upper")):
+            if transforms.get(p) == "log" and b == 0:
+                continue  # a log-scale parameter's bound at 0: the rule below ("zero (log scale)")
             if np.isfinite(b):
                 hit = np.abs(v - b) <= 1e-6 * max(1.0, abs(b))
                 if hit.any():
