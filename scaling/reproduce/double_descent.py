@@ -99,9 +99,11 @@ def run(out: Path, opts: Options) -> Report:
               tolerance=1e-3, kind="absolute",
               source="Caballero et al. 2022 eq. 1, repo Fig. 1; REFERENCE acceptance 15"),
         Check(name="BNSL Fig. 1 parameters: start of the rising segment (x)", published=2.7e14,
-              ours=float(turns[0]) if len(turns) else None, tolerance=0.05, source="REFERENCE acceptance 15 [R]"),
+              ours=float(turns[0]) if len(turns) else None, tolerance=0.03, source="REFERENCE acceptance 15 [R]",
+              note="±3%: REFERENCE prints two significant figures (2.7e14 covers 2.65-2.75e14)"),
         Check(name="BNSL Fig. 1 parameters: end of the rising segment (x)", published=1.8e20,
-              ours=float(turns[1]) if len(turns) > 1 else None, tolerance=0.05, source="REFERENCE acceptance 15 [R]"),
+              ours=float(turns[1]) if len(turns) > 1 else None, tolerance=0.03, source="REFERENCE acceptance 15 [R]",
+              note="±3%: two significant figures (1.8e20 covers 1.75-1.85e20)"),
     ]
 
     # BNSL fit to the simulated risk against p
