@@ -83,9 +83,11 @@ def run(out: Path, opts: Options) -> Report:
     checks.append(Check(name="peak location p/n (find_peak on the simulation)", published=1.0,
                         ours=peak.x_peak if peak.found else None, tolerance=0.15, kind="absolute",
                         source="interpolation threshold p = n (Belkin et al. 2019; Hastie et al. 2019)",
-                        note=f"{peak.level:.0%} interval [{peak.x_peak_lower:.3g}, {peak.x_peak_upper:.3g}] "
-                             f"(grid bracket and bootstrap), prominence {peak.prominence_z:.1f} SE"
-                        if peak.found else "no peak found"))
+                        note=("±0.15: the simulated p/n grid brackets the threshold with 0.9 and 1.1 (the risk is "
+                              "infinite in between), so the peak is located to the grid spacing; "
+                              + (f"{peak.level:.0%} interval [{peak.x_peak_lower:.3g}, {peak.x_peak_upper:.3g}] "
+                                 f"(grid bracket and bootstrap), prominence {peak.prominence_z:.1f} SE"
+                                 if peak.found else "no peak found"))))
 
     # BNSL of the repository's Fig. 1: far-field slope and the rising segment
     law3 = get_law("bnsl", n_breaks=3)
