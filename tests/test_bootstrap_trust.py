@@ -182,6 +182,7 @@ def test_uncertainty_records_are_typed_frozen_and_round_trip(tmp_path):
     """Every method's record: a frozen dataclass (typed fields, nested records), readable as a mapping,
     JSON round trip exact; a result refuses a record of an unknown method."""
     import dataclasses
+    import pickle
 
     import scaling as sc
     from scaling.errors import DataError
@@ -200,6 +201,7 @@ def test_uncertainty_records_are_typed_frozen_and_round_trip(tmp_path):
             u.method = "x"  # type: ignore[misc]
         back = sc.FitResult.load(r.save(tmp_path / f"{u.method}.json"))
         assert back == r and back.uncertainty == u and record_from_dict(u.to_dict()) == u
+        assert pickle.loads(pickle.dumps(r)) == r  # joblib workers pickle results
     assert prof.uncertainty.level == 0.9 and set(prof.uncertainty.intervals) == {"E", "A", "B", "alpha", "beta"}
     lo, hi = prof.uncertainty.intervals["beta"]
     pd.testing.assert_series_equal(prof.ci(0.9, method="profile").loc["beta"], pd.Series({"lower": lo, "upper": hi}),
