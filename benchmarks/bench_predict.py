@@ -4,7 +4,7 @@ Cases, each timed in the same run against a baseline on the same inputs (no scal
   1. closed form, 1,000,000 budgets, point estimate (Epoch's constants)
      baseline: Hoffmann's eq. 4 written directly in vectorised numpy (N = G (C/6)^a, D = C/(6N), loss);
   2. closed-form intervals, 4,000 parameter samples x 100 budgets
-     baseline: the same vectorised eq. 4 over the (samples, budgets) grid + np.quantile;
+     baseline: the same vectorised eq. 4 over the (samples, budgets) grid + np.quantile of N, D, loss, D/N;
   3. numeric path, Kaplan's joint law (eq. 1.5, Table 2), 1,000 budgets
      baseline: a vectorised numpy golden-section search in log N over all budgets at once (80 steps);
   4. numeric path with intervals, 1,000 samples x 10 budgets (Chinchilla law forced numeric)
@@ -141,8 +141,10 @@ def main() -> None:
     cols = [S[k].to_numpy()[:, None] for k in ("E", "A", "B", "alpha", "beta")]
 
     def base2() -> tuple[np.ndarray, np.ndarray]:
-        n = eq4(*cols, C2[None, :], full=False)
-        return np.quantile(n, 0.025, axis=0), np.quantile(n, 0.975, axis=0)
+        # the same outputs as ours: N, D, loss and D/N at every (sample, budget), and their 95% intervals
+        n, d, loss = eq4(*cols, C2[None, :])
+        q = [np.quantile(v, (0.025, 0.975), axis=0) for v in (n, d, loss, d / n)]
+        return q[0][0], q[0][1]
 
     t_base, (blo, bhi) = median_time(base2, reps)
     lo2, hi2 = res.interval("n_params")
