@@ -184,7 +184,8 @@ def polish(fun1: Callable[[FloatArray], tuple[float, FloatArray]], x0: FloatArra
             return 1e300, np.zeros_like(x)
         return fv * scale, gv * scale
 
-    bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi) for lo, hi in zip(lower, upper)]
+    bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
+              for lo, hi in zip(lower, upper)]
     res = minimize(scaled, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"gtol": gtol, "ftol": ftol, "maxiter": maxiter, "maxfun": 4 * maxiter, "maxls": 50})
     x = np.asarray(res.x, dtype=float)
