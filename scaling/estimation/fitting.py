@@ -157,7 +157,15 @@ def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
     found: list[str] = []
     for v in law.variables:
         others = [o for o in law.variables if o != v]
-        groups = data.groupby(others, sort=False) if others else [((), data)]
+        if others:
+            # only curves with >= 5 distinct values can be searched: find them without a groupby per curve
+            codes = data.groupby(others, sort=False).ngroup().to_numpy()
+            pairs = np.unique(np.column_stack([codes, pd.factorize(data[v])[0]]), axis=0)
+            big = np.flatnonzero(np.bincount(pairs[:, 0]) >= 5) if len(pairs) else np.zeros(0, dtype=int)
+            sub = data[np.isin(codes, big)]
+            groups = sub.groupby(others, sort=False) if len(sub) else []
+        else:
+            groups = [((), data)]
         for key, g in groups:
             curve = g.groupby(v, sort=True)["loss"].mean()
             if len(curve) < 5:
@@ -313,8 +321,8 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
     diags = _diagnose(problem, ms.x, theta, data)
     if not ms.converged:
         diags.append((ConvergenceWarning, f"The float64 polish of the best start did not pass the convergence "
-                      f"test: {ms.polish_message}. The parameters may be off by more than the optimiser's precision: check "
-                      "them with res.ci(method='profile') or a refit from other starts (starts=...); a larger Huber "
+                      f"test: {ms.polish_message}. The parameters may be off by more than the optimiser's precision: "
+                      "check them with res.ci(method='profile') or a refit from other starts (starts=...); a larger Huber "
                       "delta (delta=...) makes the objective smooth (res.starts lists every start's end point, "
                       "status and gradient)."))
     by_kind: dict[type, list[str]] = {}
