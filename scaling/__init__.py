@@ -10,6 +10,7 @@ from .estimation import FitResult, fit
 from .estimation.approaches import approach1, approach2, fit_power_law
 from .estimation.backtest import backtest
 from .estimation.many import FitCollection, fit_many
+from .estimation.sensitivity import Sensitivity, sensitivity
 from .estimation.uncertainty import MCMC, Bootstrap, derived
 from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
@@ -24,7 +25,7 @@ __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_ten
            "get_law", "list_laws", "register_law", "FitResult", "fit", "approach1", "approach2", "fit_power_law",
            "backtest", "Bootstrap", "MCMC", "derived", "Allocation", "compute_optimal", "data_constrained_optimal",
            "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]
-__all__ += ["fit_many", "FitCollection"]
+__all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity"]
 
 
 def __getattr__(name: str) -> _Any:

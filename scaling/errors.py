@@ -37,6 +37,7 @@ __all__ = [
     "InconsistencyWarning",
     "UnitsWarning",
     "FlopsRuleWarning",
+    "SensitivityWarning",
     "format_message",
     "format_rows",
 ]
@@ -96,6 +97,11 @@ class UnitsWarning(ScalingWarning):
 
 class FlopsRuleWarning(UnitsWarning):
     """Given FLOPs disagree with ``k·N·D`` by more than 2× (another FLOPs rule, or a unit such as PF-days)."""
+
+
+class SensitivityWarning(ScalingWarning):
+    """A conclusion moves more across reasonable fitting choices (form, objective, subset) than its
+    bootstrap interval: the interval understates the uncertainty (``scaling.sensitivity``)."""
 
 
 def format_rows(rows: Sequence[int], limit: int = 8) -> str:
