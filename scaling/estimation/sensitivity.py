@@ -94,9 +94,10 @@ class Sensitivity:
         cols = ["law", "loss", "delta", "subset", "n_points", "estimate", "status"]
         return head + "\n" + self.table[cols].to_string(index=False)
 
-    def plot(self, ax: Any = None, log: bool | None = None) -> Any:
+    def plot(self, ax: Any = None, log: bool | None = None, reference: tuple[float, str] | None = None) -> Any:
         """One row per choice: the estimate (point), the default choice's bootstrap interval (band and
-        bar on its row). Returns the matplotlib Axes."""
+        bar on its row); ``reference=(value, label)`` draws a vertical line (e.g. the observed loss).
+        Returns the matplotlib Axes."""
         import matplotlib.pyplot as plt
 
         t = self.table
@@ -112,6 +113,8 @@ class Sensitivity:
         ax.errorbar(est[d], y[d], xerr=[[est[d][0] - lo], [hi - est[d][0]]], fmt="o", color="tab:blue",
                     capsize=3, label="default choice")
         ax.plot(est[~d], y[~d], "o", color="tab:orange", label="other choices (point estimate)")
+        if reference is not None:
+            ax.axvline(float(reference[0]), color="k", ls="--", lw=1, label=reference[1])
         labels = [f"{r.law} | {r.loss}{'' if not np.isfinite(r.delta) else f' δ={r.delta:g}'} | {r.subset}"
                   for r in t.itertuples()]
         ax.set_yticks(y, labels, fontsize=8)

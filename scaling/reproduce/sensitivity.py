@@ -55,7 +55,7 @@ def run(out: Path, opts: Options) -> Report:
         s_g = sensitivity(gadre_fit, quantity="loss", n_params=float(target["n_params"]),
                           n_tokens=float(target["n_tokens"]), **kw)
     for name, s in (("epoch_n_opt", s_n), ("epoch_tokens_per_param", s_r), ("gadre_loss_7b", s_g)):
-        ax = s.plot()
+        ax = s.plot(reference=(float(target["loss"]), "observed loss of open_lm_7b") if s is s_g else None)
         runs.extend(plot.save_figure(ax, out / f"sensitivity_{name}", opts.formats))
     warned = [w for w in caught if issubclass(w.category, SensitivityWarning)]
     notes.append(f"SensitivityWarning raised {len(warned)} time(s): "
