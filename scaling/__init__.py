@@ -10,6 +10,7 @@ from .estimation import FitResult, fit
 from .estimation.approaches import approach1, approach2, fit_power_law
 from .estimation.backtest import backtest
 from .estimation.many import FitCollection, fit_many
+from .estimation.planning_runs import RunPlan, plan_runs
 from .estimation.sensitivity import Sensitivity, sensitivity
 from .estimation.uncertainty import MCMC, Bootstrap, derived
 from .laws import Law, get_law, list_laws, register_law
@@ -25,7 +26,7 @@ __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_ten
            "get_law", "list_laws", "register_law", "FitResult", "fit", "approach1", "approach2", "fit_power_law",
            "backtest", "Bootstrap", "MCMC", "derived", "Allocation", "compute_optimal", "data_constrained_optimal",
            "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]
-__all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity"]
+__all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity", "plan_runs", "RunPlan"]
 
 
 def __getattr__(name: str) -> _Any:

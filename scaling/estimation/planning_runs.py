@@ -10,8 +10,10 @@ Gauss–Newton approximation of every objective here). The prediction ``q(w)`` (
 at ``target_flops``) then has variance ``g^T I^-1 g`` with ``g = dq/dw``; its expected 95 % interval is
 ``q ± 1.96 sqrt(g^T I^-1 g)`` (as a factor for N_opt). A new run at ``x`` adds ``j j^T / sigma^2``
 (``j = d log L(x)/dw``): by the Sherman–Morrison formula it removes ``(g^T I^-1 j)^2 / (sigma^2 +
-j^T I^-1 j)`` from the variance. Runs are chosen greedily, each time the candidate that removes the
-most variance per FLOP, until ``budget_flops`` is spent (a candidate may be chosen at most once).
+j^T I^-1 j)`` from the variance. Runs are chosen greedily (at most ``max_runs``, each candidate
+at most once, until ``budget_flops`` is spent) twice — by variance removed per FLOP and by variance
+removed — and the better of the two plans is kept (the standard guarantee for budgeted greedy
+selection; Khuller et al. 1999, Krause & Guestrin 2005).
 
 ``plan_runs`` also reports the same expected interval for the naive alternative with equal compute —
 extending the existing isoFLOP design by one more isoFLOP at the largest affordable budget
@@ -102,8 +104,8 @@ def _problem_of(fit: Any) -> tuple[Any, FloatArray, pd.DataFrame]:
 
 
 def _log_pred(law: Any, w: FloatArray, N: FloatArray, D: FloatArray) -> FloatArray:
-    f, _ = law.evaluate(law.expand(np.atleast_2d(w)), {"n_params": np.asarray(N, float), "n_tokens": np.asarray(D, float)},
-                        grad=False)
+    X = {"n_params": np.asarray(N, float), "n_tokens": np.asarray(D, float)}
+    f, _ = law.evaluate(law.expand(np.atleast_2d(w)), X, grad=False)
     return np.log(f)
 
 
@@ -153,10 +155,10 @@ def expected_interval(fit: Any, quantity: str = "n_opt", target_flops: float = 1
     s = _sigma(fit, law, w, data) if sigma is None else sigma
     if extra_runs is not None and len(extra_runs):
         J = np.vstack([J, _jac(law, w, extra_runs["n_params"].to_numpy(), extra_runs["n_tokens"].to_numpy())])
-    I = J.T @ J / s**2
+    info = J.T @ J / s**2
     g = _grad_q(law, w, quantity, target_flops, flops_per_token)
     q = _quantity(law, w, quantity, target_flops, flops_per_token)
-    return _interval(q, float(g @ np.linalg.solve(I, g)))
+    return _interval(q, float(g @ np.linalg.solve(info, g)))
 
 
 def _sigma(fit: Any, law: Any, w: FloatArray, data: pd.DataFrame) -> float:
@@ -191,8 +193,37 @@ def isoflop_extension(fit: Any, budget_flops: float, *, n_runs: int = 6, flops_p
     return pd.DataFrame({"n_params": N, "n_tokens": C / (flops_per_token * N), "flops": np.full(n_runs, C)})
 
 
+def _greedy(Jc: FloatArray, cost: FloatArray, Ainv: FloatArray, g: FloatArray, sigma: float, budget: float,
+            max_runs: int, per_flop: bool, var0: float) -> tuple[list[int], list[float], float]:
+    Ainv = Ainv.copy()
+    left = budget
+    chosen: list[int] = []
+    removed: list[float] = []
+    avail = np.ones(len(cost), dtype=bool)
+    var = float(g @ Ainv @ g)
+    while len(chosen) < max_runs:
+        ok = avail & (cost <= left)
+        if not ok.any():
+            break
+        u = Jc @ (Ainv @ g)
+        den = sigma**2 + np.einsum("ij,jk,ik->i", Jc, Ainv, Jc)
+        gain = u**2 / den
+        score = np.where(ok, gain / cost if per_flop else gain, -np.inf)
+        i = int(np.argmax(score))
+        if not np.isfinite(score[i]) or gain[i] <= 1e-6 * var:
+            break
+        Aj = Ainv @ Jc[i]
+        Ainv -= np.outer(Aj, Aj) / (sigma**2 + Jc[i] @ Aj)
+        var = float(g @ Ainv @ g)
+        chosen.append(i)
+        removed.append(float(gain[i] / var0))
+        avail[i] = False
+        left -= cost[i]
+    return chosen, removed, var
+
+
 def plan_runs(fit_or_table: Any, *, target_flops: float, budget_flops: float, candidates: Any = None,
-              quantity: str = "n_opt", max_runs: int = 20, flops_per_token: float = 6.0, law: Any = "chinchilla",
+              quantity: str = "n_opt", max_runs: int = 8, flops_per_token: float = 6.0, law: Any = "chinchilla",
               **fit_options: Any) -> RunPlan:
     """Choose the runs that most shrink the expected interval of ``quantity`` at ``target_flops``.
 
@@ -244,30 +275,16 @@ def plan_runs(fit_or_table: Any, *, target_flops: float, budget_flops: float, ca
     var0 = float(g @ Ainv @ g)
     Jc = _jac(lw, w, cand["n_params"].to_numpy(), cand["n_tokens"].to_numpy())
     cost = cand["flops"].to_numpy()
-    left = float(budget_flops)
-    chosen: list[int] = []
-    removed: list[float] = []
-    avail = np.ones(len(cand), dtype=bool)
-    var = var0
-    while len(chosen) < max_runs:
-        ok = avail & (cost <= left)
-        if not ok.any():
-            break
-        u = Jc @ Ainv @ g  # (m,)
-        den = sigma**2 + np.einsum("ij,jk,ik->i", Jc, Ainv, Jc)
-        gain = u**2 / den
-        score = np.where(ok, gain / cost, -np.inf)
-        i = int(np.argmax(score))
-        if not np.isfinite(score[i]) or gain[i] <= 1e-6 * var:
-            break
-        j = Jc[i]
-        Aj = Ainv @ j
-        Ainv = Ainv - np.outer(Aj, Aj) / (sigma**2 + j @ Aj)
-        var = float(g @ Ainv @ g)
-        chosen.append(i)
-        removed.append(gain[i] / var0)
-        avail[i] = False
-        left -= cost[i]
+    # budgeted greedy, both ways, keeping the better (Khuller et al. 1999; Krause & Guestrin 2005): by
+    # variance removed per FLOP, and by variance removed (cheap runs alone can win per FLOP yet leave
+    # most of the budget unused within max_runs)
+    best = None
+    for per_flop in (True, False):
+        ch, rem, var_end = _greedy(Jc, cost, Ainv, g, sigma, float(budget_flops), max_runs, per_flop, var0)
+        if best is None or var_end < best[2]:
+            best = (ch, rem, var_end, per_flop)
+    assert best is not None
+    chosen, removed, var, per_flop_won = best
     runs = cand.iloc[chosen].reset_index(drop=True)
     runs["tokens_per_param"] = runs["n_tokens"] / runs["n_params"]
     runs["variance_removed"] = removed
@@ -277,7 +294,8 @@ def plan_runs(fit_or_table: Any, *, target_flops: float, budget_flops: float, ca
                                sigma=sigma)
     return RunPlan(quantity=quantity, target_flops=float(target_flops), budget_flops=float(budget_flops), runs=runs,
                    before=_interval(q, var0), after=_interval(q, var), isoflop=iso_iv, isoflop_runs=iso, sigma=sigma,
-                   info={"method": "greedy expected Fisher information per FLOP (Sherman-Morrison updates)",
+                   info={"method": "budgeted greedy on the expected Fisher information (Sherman-Morrison updates), "
+                                   + ("per FLOP" if per_flop_won else "per run") + " (the better of the two)",
                          "n_candidates": int(len(cand)), "law": lw.name})
 
 
@@ -294,7 +312,7 @@ def add_parser(sub: Any, common: Any) -> None:
     p.add_argument("--target-flops", type=float, required=True, metavar="C", help="the budget whose prediction matters")
     p.add_argument("--budget-flops", type=float, required=True, metavar="C", help="total compute for the new runs")
     p.add_argument("--quantity", choices=("n_opt", "loss"), default="n_opt")
-    p.add_argument("--max-runs", type=int, default=20, metavar="K")
+    p.add_argument("--max-runs", type=int, default=8, metavar="K", help="at most K new runs (default 8)")
     common(p)
     p.set_defaults(func=cmd_plan_runs)
 
