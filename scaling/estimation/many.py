@@ -60,6 +60,8 @@ __all__ = ["fit_many", "FitCollection"]
 
 #: problems per block of the shared solve (fixed: results do not depend on n_jobs)
 BLOCK = 128
+#: problems per chunk of result building (diagnostics, provenance)
+RESULT_CHUNK = 50
 #: relative objective difference above which a verified problem counts as missed
 MISS_TOL = 1e-9
 
@@ -430,6 +432,10 @@ def _result(p: _Problem, law: Law, x: FloatArray, f: float, converged: bool, gra
     return res, diags
 
 
+def _result_chunk(jobs: list[tuple[Any, ...]]) -> list[tuple[FitResult, list[tuple[type, str]]]]:
+    return [_result(*j) for j in jobs]
+
+
 def fit_many(tables: Any, by: Sequence[str] | str | None = None, law: str | Law = "chinchilla", *,
              metrics: Sequence[str] | None = None, loss: str | None = None, delta: float | None = None,
              starts: Any = "grid", fixed: Mapping[str, float] | None = None, tied: Mapping[str, str] | None = None,
@@ -526,15 +532,18 @@ def fit_many(tables: Any, by: Sequence[str] | str | None = None, law: str | Law 
     results: list[FitResult] = []
     diag_all: dict[type, list[str]] = {}
     per = t_solve / max(len(probs), 1)
+    jobs = []
     for i, p in enumerate(probs):
         opts = {"loss": loss_, "delta": delta_, "starts": starts, "fixed": fixed, "tied": tied, "max_iter": max_iter,
                 "uncertainty": uncertainty, "seed": seed, "child_rng": child[i]}
-        r, diags = _result(p, law_obj, xs[i], fs[i], cs[i], gr[i], opts, infos[_family_key(p)], per)
-        results.append(r)
-        for kind, msg in diags:
-            diag_all.setdefault(kind, []).append(msg)
-        if bar is not None:
-            bar.update(1)
+        jobs.append((p, law_obj, xs[i], fs[i], cs[i], gr[i], opts, infos[_family_key(p)], per))
+    # results (diagnostics, provenance, uncertainty) are built in fixed chunks, in parallel like the solve
+    chunks = [jobs[j:j + RESULT_CHUNK] for j in range(0, len(jobs), RESULT_CHUNK)]
+    for out in _parallel(_result_chunk, [(c,) for c in chunks], n_jobs, bar):
+        for r, diags in out:
+            results.append(r)
+            for kind, msg in diags:
+                diag_all.setdefault(kind, []).append(msg)
     if bar is not None:
         bar.close()
     for kind, msgs in diag_all.items():
