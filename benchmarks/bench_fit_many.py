@@ -42,7 +42,7 @@ def main() -> None:
     t = t.filter(t.loss < np.sort(t.loss)[-5], reason="5 highest losses (as Epoch)")
     fr = t.to_frame()[["n_params", "n_tokens", "flops", "loss"]]
     g = np.random.default_rng(0)
-    tables = [scaling.read_table(fr.iloc[g.integers(0, len(fr), len(fr))].reset_index(drop=True))
+    tables = [scaling.read_table(fr.iloc[g.integers(0, len(fr), len(fr))].reset_index(drop=True), duplicates="keep")
               for _ in range(args.n)]
     singles = []
     for i in range(args.single_repeats):

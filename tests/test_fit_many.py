@@ -47,7 +47,8 @@ def epoch_resamples():
     t = t.filter(t.loss < np.sort(t.loss)[-5], reason="5 highest losses (as Epoch)")
     fr = t.to_frame()[["n_params", "n_tokens", "flops", "loss"]]
     g = np.random.default_rng(7)
-    return [sc.read_table(fr.iloc[g.integers(0, len(fr), len(fr))].reset_index(drop=True)) for _ in range(12)]
+    return [sc.read_table(fr.iloc[g.integers(0, len(fr), len(fr))].reset_index(drop=True), duplicates="keep")
+            for _ in range(12)]
 
 
 def test_bootstrap_tables_each_equal_a_one_at_a_time_fit(epoch_resamples, grid300):

@@ -305,7 +305,10 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
             notes[int(i)] = {CONVERGED: "CONVERGENCE: relative objective change <= 1e-14 for 3 iterations",
                              STALLED: "ABNORMAL: no decrease along the L-BFGS direction"}.get(
                                  int(r64.status[j]), STATUS_NAMES[int(r64.status[j])])
-    fs = res.f
+    fs = res.f.copy()
+    if hand.size:  # the finished starts compete for the polish with their float64 objective
+        Wh = W1 if weights is None or weights.ndim == 1 else weights[hand]
+        fs[hand] = objective(xs[hand], Wh, grad=False)[0]
     order = np.argsort(fs, kind="stable")
     finite = order[np.isfinite(fs[order])]
     # polish the best distinct end points (distinct after rounding), always including the best
@@ -343,6 +346,15 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
 
         raise FitError("Every start of the fit gave a non-finite objective; check the data and the law's "
                        "start grid (pass starts=...).")
+    # the best point gets a few Newton steps where the Hessian is analytic and positive definite: in flat
+    # valleys L-BFGS(-B) can stop ~1e-10 (relative) above the minimum with a small gradient; Newton does not
+    if objective.has_hessian and np.all(np.isfinite(best_x)):
+        Wb = W1 if weights is None or weights.ndim == 1 else weights[best_i]
+        xn, fn = newton_finish(objective, best_x, Wb, lo, hi)
+        if fn < best_f:
+            best_x, best_f = xn, fn
+            xs[best_i], fs[best_i] = xn, fn
+            notes[best_i] = notes.get(best_i, "") + " + Newton steps"
     # the float64 convergence test, at every end point a float64 run produced
     ran64 = np.array(sorted(notes), dtype=int)
     grad_rel = np.full(len(xs), np.nan)

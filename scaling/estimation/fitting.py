@@ -322,9 +322,9 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
     if not ms.converged:
         diags.append((ConvergenceWarning, f"The float64 polish of the best start did not pass the convergence "
                       f"test: {ms.polish_message}. The parameters may be off by more than the optimiser's precision: "
-                      "check them with res.ci(method='profile') or a refit from other starts (starts=...); a larger Huber "
-                      "delta (delta=...) makes the objective smooth (res.starts lists every start's end point, "
-                      "status and gradient)."))
+                      "check them with res.ci(method='profile') or a refit from other starts (starts=...); a "
+                      "larger Huber delta (delta=...) makes the objective smooth (res.starts lists every start's "
+                      "end point, status and gradient)."))
     by_kind: dict[type, list[str]] = {}
     for kind, msg in diags:
         by_kind.setdefault(kind, []).append(msg)

@@ -46,6 +46,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .._version import __version__
+from ..conventions import DEFAULT_CONVENTIONS, Conventions
 from ..errors import ConvergenceWarning, DataError, format_message
 from ..laws import Law, get_law
 from ..laws.base import FloatArray
@@ -55,6 +56,7 @@ from .optimize import polish
 from .fitting import _data_hash, _diagnose, _resolve_starts, _sigma_start, build_problem
 from .objectives import LOSSES, Objective
 from .result import FitResult
+from .spec import FitSpec
 
 __all__ = ["fit_many", "FitCollection"]
 
@@ -153,7 +155,7 @@ class _Problem:
 
 
 def _as_tables(tables: Any) -> list[tuple[dict[str, Any], Any]]:
-    from ..table import read_table
+    from ..data import read_table
 
     if isinstance(tables, Mapping):
         items = [({"table": k}, t) for k, t in tables.items()]
@@ -176,7 +178,7 @@ def _as_tables(tables: Any) -> list[tuple[dict[str, Any], Any]]:
 
 
 def _problems(tables: Any, by: Sequence[str] | str | None, metrics: Sequence[str] | None) -> list[_Problem]:
-    from ..table import read_table
+    from ..data import read_table
 
     by_cols = [by] if isinstance(by, str) else list(by or [])
     out: list[_Problem] = []
@@ -212,7 +214,7 @@ def _problems(tables: Any, by: Sequence[str] | str | None, metrics: Sequence[str
                 meta = dict(getattr(t, "meta", {}) or {})
                 keep = [c for c in fm.columns if c in ("n_params", "n_tokens", "flops", "loss", "run", "step",
                                                        "lr", "n_unique_tokens") or c in by_cols]
-                tm = read_table(fm[keep], flops_per_token=meta.get("flops_per_token") or 6.0)
+                tm = read_table(fm[keep], flops_per_token=meta.get("flops_per_token") or 6.0, duplicates="keep")
                 out.append(_Problem(k, tm, sub_m.excluded))
     return out
 
@@ -341,9 +343,15 @@ def _solve_family(objective: Objective, W: FloatArray, grid: FloatArray, *, stra
                                          weights=W[i], max_iter=max_iter))
         cand = _dedupe(objective, np.vstack([cand, np.array(extra)]))
         rest = np.array([i for i in rest if int(i) not in literal])
-    # rows whose answer fails the gradient test get the engine's tight float64 polish (scipy L-BFGS-B)
-    g = _grad_rel(objective, x, W)
+    # every answer gets the engine's Newton finish (as the single fit's best point does), then rows whose
+    # answer fails the gradient test get the tight float64 polish (scipy L-BFGS-B)
     _, _, lo, hi = centring(objective)
+    if objective.has_hessian:
+        for i in range(R):
+            xn, fn = newton_finish(objective, x[i], W[i], lo, hi)
+            if fn < f[i]:
+                x[i], f[i] = xn, fn
+    g = _grad_rel(objective, x, W)
     n_pol = 0
     for i in np.flatnonzero(~(g <= GTOL)):
         def fun1(v: FloatArray, w: FloatArray = W[i]) -> tuple[float, FloatArray]:
@@ -418,10 +426,16 @@ def _result(p: _Problem, law: Law, x: FloatArray, f: float, converged: bool, gra
                            "grad_rel": [float(grad_rel)]})
     for i, name in enumerate(law_obj.param_names):
         starts.insert(i, name, [float(theta[i])])
+    conventions = getattr(table, "conventions", None)
+    spec = FitSpec(law=law_obj.spec(), loss=problem.objective.loss, delta=problem.objective.delta,
+                   starts=problem.start_kind if problem.start_kind in ("grid", "data grid")
+                   else [list(map(float, row)) for row in problem.natural(problem.starts)[0]],
+                   weights=None, max_iter=opts["max_iter"], data_hash=provenance["data_hash"],
+                   conventions=conventions if isinstance(conventions, Conventions) else DEFAULT_CONVENTIONS)
     res = FitResult(law=law_obj, params=params, objective=f_own, loss=problem.objective.loss,
                     delta=problem.objective.delta, nuisance={k: float(v) for k, v in nuis.items()}, data=data,
                     excluded=excluded if isinstance(excluded, pd.DataFrame) else None, starts=starts,
-                    flags=tuple(m for _, m in diags), provenance=provenance)
+                    flags=tuple(m for _, m in diags), provenance=provenance, spec=spec)
     if opts["uncertainty"] is not None:
         from .uncertainty import estimate_uncertainty
 

@@ -330,7 +330,7 @@ def cmd_plan_runs(args: Any, out: Any) -> int:
 
         obj = load_dataset(src.split(":", 1)[1])
     else:
-        from ..table import read_table
+        from ..data import read_table
 
         if not Path(src).exists():
             raise DataError(format_message("FIT_OR_TABLE", "of plan-runs", "a fit JSON, a table file or dataset:NAME",

@@ -222,10 +222,10 @@ def sensitivity(table: Any, *, laws: Mapping[str, Any] | Sequence[Any] | None = 
     SensitivityWarning
         The spread of the quantity across choices exceeds the width of the default choice's interval.
     """
-    from .fitting import _as_table
+    from .fitting import as_table
     from .uncertainty import Bootstrap, derived
 
-    table = _as_table(table)
+    table = as_table(table, "sensitivity()")
     if quantity not in QUANTITIES and quantity not in ("E", "A", "B", "alpha", "beta"):
         raise DataError(format_message("Option quantity", "of sensitivity()", f"one of {list(QUANTITIES)} or a "
                                        "parameter name", repr(quantity)))
