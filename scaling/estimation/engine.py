@@ -305,10 +305,7 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
             notes[int(i)] = {CONVERGED: "CONVERGENCE: relative objective change <= 1e-14 for 3 iterations",
                              STALLED: "ABNORMAL: no decrease along the L-BFGS direction"}.get(
                                  int(r64.status[j]), STATUS_NAMES[int(r64.status[j])])
-    fs = res.f.copy()
-    if hand.size:  # the finished starts compete for the polish with their float64 objective
-        Wh = W1 if weights is None or weights.ndim == 1 else weights[hand]
-        fs[hand] = objective(xs[hand], Wh, grad=False)[0]
+    fs = res.f
     order = np.argsort(fs, kind="stable")
     finite = order[np.isfinite(fs[order])]
     # polish the best distinct end points (distinct after rounding), always including the best
@@ -384,6 +381,12 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
         converged[i] = change_ok and grad_rel[i] <= GTOL
         status[i] = CONVERGED_WORD if converged[i] else NOT_CONVERGED
         notes[i] = _describe_polish(m, change_ok, grad_rel[i])
+    # in a degenerate valley (e.g. A -> 0 versus alpha = 0) the lowest end point can be an unconverged
+    # crawl that beats a converged optimum only by rounding: report the converged one when it is as good
+    if not converged[best_i] and converged.any():
+        jc = int(np.flatnonzero(converged)[np.argmin(fs[converged])])
+        if fs[jc] <= best_f + 1e-9 * max(abs(best_f), 1e-300):
+            best_i, best_x, best_f = jc, xs[jc].copy(), float(fs[jc])
     msg = notes.get(best_i, "")
     tol = 1e-6 * max(abs(best_f), 1e-300)
     n_agree = int(np.sum(fs <= best_f + tol))

@@ -420,3 +420,10 @@ def problem_from_result(result: FitResult, table: Any = None) -> tuple[FitProble
                                        "Pass the table the fit was made on (same rows and order), or no table to use "
                                        "the fitted data kept on the result."))
     return problem, tab, fitted
+
+
+# public names of the helpers that scaling.estimation.many (fit_many) builds its per-problem results with
+data_hash = _data_hash
+diagnose = _diagnose
+resolve_starts = _resolve_starts
+sigma_start = _sigma_start

@@ -53,7 +53,7 @@ from ..laws.base import FloatArray
 from .batch import distinct_optima, optimise_weighted
 from .engine import GTOL, centring, multistart, newton_finish, projected_gradient
 from .optimize import polish
-from .fitting import _data_hash, _diagnose, _resolve_starts, _sigma_start, build_problem
+from .fitting import build_problem, data_hash, diagnose, resolve_starts, sigma_start
 from .objectives import LOSSES, Objective
 from .result import FitResult
 from .spec import FitSpec
@@ -396,7 +396,7 @@ def _result(p: _Problem, law: Law, x: FloatArray, f: float, converged: bool, gra
     theta, nuis = problem.natural(x)
     law_obj = problem.law
     params = pd.Series(theta, index=list(law_obj.param_names), dtype=float)
-    diags = _diagnose(problem, x, theta, data)
+    diags = diagnose(problem, x, theta, data)
     status = "converged" if converged and grad_rel <= GTOL else "not converged"
     if status != "converged":
         diags.append((ConvergenceWarning, f"Problem {p.key}: the float64 convergence test did not hold at its "
@@ -413,7 +413,7 @@ def _result(p: _Problem, law: Law, x: FloatArray, f: float, converged: bool, gra
                      "(distinct optima of full-grid fits), verified against full-grid fits of a random sample",
         "fit_many": {k: v for k, v in info.items() if k != "verified_problems"},
         "status": status, "grad_rel": float(grad_rel),
-        "rng": opts["seed"], "data_hash": _data_hash(data), "data_name": meta.get("name"),
+        "rng": opts["seed"], "data_hash": data_hash(data), "data_name": meta.get("name"),
         "data_source": str(meta.get("source")) if meta.get("source") is not None else None,
         "flops_per_token": meta.get("flops_per_token"), "n_params_convention": meta.get("n_params_convention"),
         "seconds": round(t_share, 6), "key": {k: (v if isinstance(v, (int, float, str)) else str(v))
@@ -529,9 +529,9 @@ def fit_many(tables: Any, by: Sequence[str] | str | None = None, law: str | Law 
                 raise DataError(format_message(f"Column '{v}'", "of fit_many()'s problems", "finite and > 0",
                                                "a non-positive or missing value", "Filter the tables first."))
         objective = Objective(law_obj, loss_, delta_, X, y)
-        grid, _kind = _resolve_starts(law_obj, starts, X, y)
+        grid, _kind = resolve_starts(law_obj, starts, X, y)
         if objective.extra:
-            grid = np.column_stack([grid, _sigma_start(objective, grid)])
+            grid = np.column_stack([grid, sigma_start(objective, grid)])
         strat = strategy if strategy != "auto" else ("grid" if len(idx) <= 8 else "shared")
         frng = fam_rng.spawn(1)[0]
         x, f, conv, info = _solve_family(objective, W, grid, strategy=strat, rng=frng, n_pilots=pilots,

@@ -151,13 +151,27 @@ def _label(quantity: str, flops: Any, n_params: Any, n_tokens: Any) -> str:
 
 
 def _point(result: Any, quantity: str, flops: Any, n_params: Any, n_tokens: Any, k: float) -> float:
-    from .uncertainty import _quantity
+    """The quantity at the fit's parameters (no interval)."""
+    from ..predict import compute_optimal
 
-    if quantity in result.params.index:
-        return float(result.params[quantity])
-    fn = _quantity(quantity, flops, n_params, n_tokens, k)
-    v = np.asarray(fn(result.params.to_frame().T), dtype=float).ravel()
-    return float(v[0])
+    p = result.params
+    if quantity in p.index:
+        return float(p[quantity])
+    if quantity in ("a", "b", "G"):
+        al, be = float(p["alpha"]), float(p["beta"])
+        if quantity == "a":
+            return be / (al + be)
+        if quantity == "b":
+            return al / (al + be)
+        return float((al * p["A"] / (be * p["B"])) ** (1.0 / (al + be)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # extrapolation is the point of the question; not warned per choice
+        if quantity == "loss":
+            return float(np.asarray(result.predict(float(n_params), float(n_tokens)), dtype=float).ravel()[0])
+        alloc = compute_optimal((result.law, p), float(flops), flops_model=k)
+    n = float(np.asarray(alloc.n_params, dtype=float).ravel()[0])
+    d = float(np.asarray(alloc.n_tokens, dtype=float).ravel()[0])
+    return {"n_opt": n, "d_opt": d, "tokens_per_param": d / n}[quantity]
 
 
 def _subset_mask(spec: Any, frame: pd.DataFrame, label: str) -> np.ndarray | None:
