@@ -12,6 +12,9 @@ from .estimation.backtest import backtest
 from .estimation.compare import compare
 from .estimation.posthoc import bootstrap
 from .estimation.uncertainty import MCMC, Bootstrap, Profile, derived
+from .estimation.many import FitCollection, fit_many
+from .estimation.planning_runs import RunPlan, plan_runs
+from .estimation.sensitivity import Sensitivity, sensitivity
 from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
                       inference_optimal, list_published, predict_loss)
@@ -26,6 +29,7 @@ __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_ten
            "backtest", "compare", "Bootstrap", "bootstrap", "MCMC", "Profile", "derived", "Allocation",
            "compute_optimal", "data_constrained_optimal",
            "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]
+__all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity", "plan_runs", "RunPlan"]
 
 
 def __getattr__(name: str) -> _Any:

@@ -774,6 +774,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     _common(p)
     p.set_defaults(func=cmd_demo)
+
+    from .estimation.planning_runs import add_parser as _add_plan_runs
+
+    _add_plan_runs(sub, _common)
     return parser
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "FlopsRuleWarning",
     "UncertaintyWarning",
     "DisagreementWarning",
+    "SensitivityWarning",
     "format_message",
     "format_rows",
 ]
@@ -106,6 +107,9 @@ class UncertaintyWarning(ScalingWarning):
 
 class DisagreementWarning(ScalingWarning):
     """Two estimates of the same quantity (e.g. by different methods) disagree beyond their intervals."""
+class SensitivityWarning(ScalingWarning):
+    """A conclusion moves more across reasonable fitting choices (form, objective, subset) than its
+    bootstrap interval: the interval understates the uncertainty (``scaling.sensitivity``)."""
 
 
 def format_rows(rows: Sequence[int], limit: int = 8) -> str:

@@ -157,7 +157,15 @@ def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
     found: list[str] = []
     for v in law.variables:
         others = [o for o in law.variables if o != v]
-        groups = data.groupby(others, sort=False) if others else [((), data)]
+        if others:
+            # only curves with >= 5 distinct values can be searched: find them without a groupby per curve
+            codes = data.groupby(others, sort=False).ngroup().to_numpy()
+            pairs = np.unique(np.column_stack([codes, pd.factorize(data[v])[0]]), axis=0)
+            big = np.flatnonzero(np.bincount(pairs[:, 0]) >= 5) if len(pairs) else np.zeros(0, dtype=int)
+            sub = data[np.isin(codes, big)]
+            groups = sub.groupby(others, sort=False) if len(sub) else []
+        else:
+            groups = [((), data)]
         for key, g in groups:
             curve = g.groupby(v, sort=True)["loss"].mean()
             if len(curve) < 5:
@@ -311,8 +319,12 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
     law_obj = problem.law
     params = pd.Series(theta, index=list(law_obj.param_names), dtype=float)
     diags = _diagnose(problem, ms.x, theta, data)
-    if "CONVERGENCE" not in ms.polish_message.upper():
-        diags.append((ConvergenceWarning, f"The final polish did not report convergence ({ms.polish_message})."))
+    if not ms.converged:
+        diags.append((ConvergenceWarning, f"The float64 polish of the best start did not pass the convergence "
+                      f"test: {ms.polish_message}. The parameters may be off by more than the optimiser's precision: "
+                      "check them with res.ci(method='profile') or a refit from other starts (starts=...); a "
+                      "larger Huber delta (delta=...) makes the objective smooth (res.starts lists every start's "
+                      "end point, status and gradient)."))
     by_kind: dict[type, list[str]] = {}
     for kind, msg in diags:
         by_kind.setdefault(kind, []).append(msg)
@@ -326,7 +338,9 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
         "law": law_obj.spec(), "loss": problem.objective.loss, "delta": problem.objective.delta,
         "weights": None if weights is None else (weights if isinstance(weights, str) else "array"),
         "starts": {"kind": problem.start_kind, "n": int(len(problem.starts)), "n_agree": int(ms.n_agree),
-                   "polished": int(len(ms.polished))},
+                   "polished": int(len(ms.polished)),
+                   "status_counts": {str(k): int(v) for k, v in pd.Series(ms.starts_status).value_counts().items()},
+                   "optima": [float(v) for v in (ms.optima if ms.optima is not None else [])]},
         "optimizer": "batched L-BFGS (float32 screening) + L-BFGS-B polish (gtol 1e-12, ftol 1e-15, rescaled)",
         "rng": None if seed is None else int(seed),
         "data_hash": _data_hash(data),
@@ -406,3 +420,10 @@ def problem_from_result(result: FitResult, table: Any = None) -> tuple[FitProble
                                        "Pass the table the fit was made on (same rows and order), or no table to use "
                                        "the fitted data kept on the result."))
     return problem, tab, fitted
+
+
+# public names of the helpers that scaling.estimation.many (fit_many) builds its per-problem results with
+data_hash = _data_hash
+diagnose = _diagnose
+resolve_starts = _resolve_starts
+sigma_start = _sigma_start

@@ -92,7 +92,8 @@ def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: Float
             al.append(a_j)
         gnorm = np.sqrt(np.einsum("ij,ij->i", gp, gp))
         H0 = np.where(gamma > 0, gamma, np.minimum(1.0, 1.0 / np.maximum(gnorm, 1e-300)))
-        r = H0[:, None] * q
+        with np.errstate(invalid="ignore", over="ignore"):
+            r = H0[:, None] * q
         for j, a_j in zip(reversed(order), reversed(al)):
             b = rho[j] * np.einsum("ij,ij->i", Yh[j], r)
             r += Sh[j] * (a_j - b)[:, None]
@@ -143,8 +144,9 @@ def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: Float
             upd = moved & (sy > 1e-10 * np.sqrt(np.einsum("ij,ij->i", sv, sv) * yy))
         Sh[slot, upd] = sv[upd]
         Yh[slot, upd] = yv[upd]
-        rho[slot, upd] = 1.0 / sy[upd]
-        gamma[upd] = sy[upd] / yy[upd]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            rho[slot, upd] = 1.0 / sy[upd]
+            gamma[upd] = sy[upd] / yy[upd]
         with np.errstate(invalid="ignore", divide="ignore"):
             rel = (fl - fn) / np.maximum(np.maximum(np.abs(fl), np.abs(fn)), 1e-300)
         quiet = np.where(moved & (rel <= ftol), quiet + 1, np.where(moved, 0, quiet))
@@ -184,7 +186,8 @@ def polish(fun1: Callable[[FloatArray], tuple[float, FloatArray]], x0: FloatArra
             return 1e300, np.zeros_like(x)
         return fv * scale, gv * scale
 
-    bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi) for lo, hi in zip(lower, upper)]
+    bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
+              for lo, hi in zip(lower, upper)]
     res = minimize(scaled, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"gtol": gtol, "ftol": ftol, "maxiter": maxiter, "maxfun": 4 * maxiter, "maxls": 50})
     x = np.asarray(res.x, dtype=float)

@@ -68,4 +68,8 @@ class FitProblem:
         df["objective"] = ms.starts_f
         df["n_iter"] = np.asarray(ms.starts_iter, dtype=np.int64)
         df["status"] = pd.array(ms.starts_status, dtype="object")
+        if ms.starts_stage is not None:
+            df["stage"] = pd.array(ms.starts_stage, dtype="object")
+        if ms.starts_grad is not None:
+            df["grad_rel"] = np.asarray(ms.starts_grad, dtype=float)
         return df

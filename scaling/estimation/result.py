@@ -101,9 +101,12 @@ class FitResult:
         Rows of the input table that were not fitted, with the reason.
     starts : pandas.DataFrame
         Every optimiser start: start point, end point (natural parameters), objective (re-evaluated in
-        float64), iterations, status. Starts are first screened together in float32, so an end point is
-        exact to float32 precision unless its status says it was polished or finished alone (in float64);
-        the reported optimum is always a float64 polish at gtol 1e-12 / ftol 1e-15.
+        float64), iterations, ``status``, ``stage``, ``grad_rel``. ``status`` is "converged" only where a
+        float64 run ended and the float64 convergence test held (relative projected gradient <= 1e-4, or
+        a Newton decrement <= 1e-12 |f|); starts stopped by the float32 screen are "screened" (their end
+        point is not a verified minimum); see :func:`scaling.estimation.engine.multistart`. The reported
+        optimum is always a float64 polish at gtol 1e-12 / ftol 1e-15 (plus Newton steps where the
+        Hessian is analytic).
     flags : tuple of str
         Diagnostics (optimum on a bound or the grid's edge, non-identifiability, ...); each was also warned.
     provenance : dict

@@ -49,6 +49,7 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
     "datablations": ("datablations", "Muennighoff et al. 2023: data-constrained scaling"),
     "llama3": ("llama3", "Llama 3 (Dubey et al. 2024): compute-optimal allocation"),
     "double-descent": ("double_descent", "Double descent of ridgeless least squares (Hastie et al. 2019)"),
+    "sensitivity": ("sensitivity", "Sensitivity to fitting choices on Epoch's and Gadre's data (Li et al. 2025)"),
 }
 
 
