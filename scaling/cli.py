@@ -297,7 +297,8 @@ def cmd_datasets(args: argparse.Namespace, out: _Out) -> int:
                                              for f in spec.files],
             "rows": spec.rows, "description": spec.description, "units": spec.units,
             "n_params_convention": spec.n_params_convention, "n_params_note": spec.n_params_note,
-            "backs": spec.backs, "options": {k: {"default": v[0], "description": v[1]} for k, v in spec.options.items()}}
+            "backs": spec.backs,
+            "options": {k: {"default": v[0], "description": v[1]} for k, v in spec.options.items()}}
     if args.json:
         out.json(info)
         return 0
@@ -570,7 +571,8 @@ def cmd_reproduce(args: argparse.Namespace, out: _Out) -> int:
 
     if args.list or not args.name:
         if not args.list:
-            raise UsageError("`scaling reproduce` needs a NAME (one of " + ", ".join(REPRODUCTIONS) + ", all) or --list")
+            raise UsageError("`scaling reproduce` needs a NAME (one of " + ", ".join(REPRODUCTIONS)
+                             + ", all) or --list")
         df = list_reproductions()
         if args.json:
             out.json(df)
@@ -769,7 +771,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the whole job on a bundled synthetic sweep (no download, < 1 min)",
                        description="Load the bundled synthetic isoFLOP sweep, fit the Chinchilla law with a "
                                    "bootstrap, plan compute for a few budgets, write a figure.")
-    p.add_argument("-o", "--output", default="scaling-demo", metavar="DIR", help="output folder (default ./scaling-demo)")
+    p.add_argument("-o", "--output", default="scaling-demo", metavar="DIR",
+                   help="output folder (default ./scaling-demo)")
     p.add_argument("--bootstrap", type=int, default=200, metavar="N", help="bootstrap resamples (default 200)")
     p.add_argument("--seed", type=int, default=0)
     _common(p)

@@ -169,7 +169,7 @@ def _frame(data: Any, where: str) -> pd.DataFrame:
         return data.copy()
     if hasattr(data, "to_frame") and callable(data.to_frame):
         return data.to_frame()
-    if hasattr(data, "data") and isinstance(getattr(data, "data"), pd.DataFrame):
+    if hasattr(data, "data") and isinstance(data.data, pd.DataFrame):
         return data.data
     raise DataError(format_message("Argument 'data'", where, "a RunTable, a pandas DataFrame or a FitResult",
                                    type(data).__name__))
@@ -415,7 +415,8 @@ def fit_vs_data(result: Any, ax: Axes | None = None, *, kind: str = "parity", le
         for zv in levels:
             X = {kind: xs, other: np.full_like(xs, zv)}
             color = cmap(norm(zv))
-            lkw = _kws(line_kws, "line_kws", color=color, lw=1.8, label=f"fit at {SYMBOLS.get(other, other)} = {_count(zv)}")
+            label = f"fit at {SYMBOLS.get(other, other)} = {_count(zv)}"
+            lkw = _kws(line_kws, "line_kws", color=color, lw=1.8, label=label)
             ax.plot(xs, m.predict(**X), **lkw)
             draws = m.predict_draws(**X)
             if draws is not None:
@@ -670,7 +671,8 @@ def allocation(model: Any, flops: ArrayLike, ax: Axes | None = None, *,
         for q in show:
             if q in df.columns:
                 skw = _kws(scatter_kws, "scatter_kws", s=30, color=colors[q], edgecolor="k", linewidth=0.5,
-                           zorder=5, marker="o" if q == "n_params" else "s", label=f"{names[q].split(' ')[0]} from data")
+                           zorder=5, marker="o" if q == "n_params" else "s",
+                           label=f"{names[q].split(' ')[0]} from data")
                 ax.scatter(df["flops"].to_numpy(float), df[q].to_numpy(float), **skw)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -1041,7 +1043,8 @@ def double_descent(simulation: Any, ax: Axes | None = None, *, fit: Any = None, 
         gg = np.geomspace(g.min(), g.max(), 600)
         yy = fm.predict(**{fm.law.variables[0]: gg * scale})
         nb = getattr(fm.law, "n_breaks", None)
-        what = f"broken power law, {nb} break{'s' if nb != 1 else ''}" if nb is not None else f"{len(fm.params)} parameters"
+        what = (f"broken power law, {nb} break{'s' if nb != 1 else ''}" if nb is not None
+                else f"{len(fm.params)} parameters")
         ax.plot(gg, yy, color=_ORANGE, lw=2, label=f"{fm.law.name} fit ({what})")
     if peak is not None and getattr(peak, "found", False):
         xp = float(peak.x_peak)
@@ -1172,7 +1175,8 @@ def overtraining(result: Any, data: Any, ax: Axes | None = None, *, targets: Any
     Mf = (fit_df["n_tokens"] / fit_df["n_params"]).to_numpy(float)
     ax.scatter(fit_df["flops"], fit_df["loss"], c=[col(v) for v in Mf], **skw)
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], ls="none", marker="o", mfc="0.6", mec="k", label=f"runs used for the fit ({len(fit_df)})"))
+    handles.append(Line2D([], [], ls="none", marker="o", mfc="0.6", mec="k",
+                          label=f"runs used for the fit ({len(fit_df)})"))
     if len(tg):
         pred = m.predict(n_params=tg["n_params"].to_numpy(float), n_tokens=tg["n_tokens"].to_numpy(float))
         Mt = (tg["n_tokens"] / tg["n_params"]).to_numpy(float)
@@ -1245,7 +1249,7 @@ def data_constrained(model: Any, data: Any, ax: Axes | None = None, *,
         chosen = stats[ok].sort_values(["count", "max"], ascending=False).head(4)
     else:
         keys = [(float(a), float(b)) for a, b in groups]
-        keep = [any(np.isclose(getattr(r, "n_params"), a, rtol=1e-6) and np.isclose(getattr(r, fixed), b, rtol=1e-6)
+        keep = [any(np.isclose(r.n_params, a, rtol=1e-6) and np.isclose(getattr(r, fixed), b, rtol=1e-6)
                     for a, b in keys) for r in stats.itertuples()]
         chosen = stats[np.asarray(keep, dtype=bool)]
     chosen = chosen.sort_values(["n_params", fixed])
