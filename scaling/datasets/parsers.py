@@ -49,6 +49,10 @@ __all__ = [
     "parse_muennighoff_datablations",
     "parse_colpret_gpt3",
     "parse_colpret_datablations",
+    "parse_olmo_ladder",
+    "parse_obsscaling",
+    "OLMO_LADDER_N_PARAMS",
+    "OLMO_MMLU_WEIGHTS",
     "datablations_parse_name",
 ]
 
@@ -558,4 +562,126 @@ def parse_colpret_datablations(fetch: Fetch) -> Parsed:
         "loss": "validation loss along training (nats/token) of the datablations repetition runs",
         "flops": "the upstream 'flops' column is ignored (wrong: it decreases along a curve); C = 6 N D is derived",
         "n_params": "num_params labels mapped to 2.81e9 / 4.2465e9 / 8.67e9 (datablations PARAMS_MAP, with embeddings)",
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# olmo_ladder
+# --------------------------------------------------------------------------------------------
+
+OLMO_LADDER_DIR = "src/scripts/paper/data/ladder-runs"
+OLMO_LADDER_CONFIG = "src/scripts/paper/configs/final.json"
+#: Non-embedding parameter counts by size label: configs/final.json of allenai/OLMo-ladder (190M ... 1.3B,
+#: 7B, 13B) and ``MODEL_PARAMS`` of its ``src/scaling/utils.py`` (3B = "3.2B", absent from the config).
+OLMO_LADDER_N_PARAMS: dict[str, float] = {
+    "190M": 190354176.0, "370M": 371262464.0, "760M": 758220288.0, "1B": 1279395840.0, "3B": 3169537280.0,
+    "peteish7": 6887575552.0, "peteish13": 13202396160.0,
+}
+#: The four MMLU test (val) subsets and the weights of their mean (the repo's ``WEIGHT_BY_KEY``).
+OLMO_MMLU_WEIGHTS: dict[str, float] = {"stem": 0.215, "humanities": 0.335, "social_sciences": 0.219, "other": 0.231}
+_OLMO_RUN = re.compile(r"^(190M|370M|760M|1B|3B)-(0\.5|1|2|5|10)xC(-rerun)?$")
+
+
+def olmo_ladder_runs(files: Sequence[str]) -> list[str]:
+    """The per-run CSV files among a dataset's registered files (paths in the repository)."""
+    return [f for f in files if f.startswith(OLMO_LADDER_DIR + "/") and f.endswith(".csv")]
+
+
+def _olmo_columns(raw: pd.DataFrame) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    for c in raw.columns:
+        m = re.fullmatch(r"eval/(.+)/CrossEntropyLoss", c)
+        if m:
+            out[f"loss_{m.group(1).removesuffix('-validation')}"] = raw[c].astype(float)
+            continue
+        m = re.fullmatch(r"eval/downstream_bpb/(.+)_rc_5shot_bpb", c)
+        if m:
+            out[f"bpb_{m.group(1)}"] = raw[c].astype(float)
+            continue
+        m = re.fullmatch(r"eval/downstream/(.+)_rc_5shot_len_norm", c)
+        if m:
+            out[f"acc_{m.group(1)}"] = raw[c].astype(float)
+    for c in raw.columns:  # BoolQ has no length-normalised accuracy: its plain accuracy
+        m = re.fullmatch(r"eval/downstream/(.+)_rc_5shot_acc", c)
+        if m and f"acc_{m.group(1)}" not in out:
+            out[f"acc_{m.group(1)}"] = raw[c].astype(float)
+    for split in ("test", "val"):
+        for kind in ("bpb", "acc"):
+            cols = [f"{kind}_mmlu_{s}_{split}" for s in OLMO_MMLU_WEIGHTS]
+            if all(c in out for c in cols):
+                w = np.array(list(OLMO_MMLU_WEIGHTS.values()))
+                out[f"{kind}_mmlu_{split}"] = sum(out[c] * wi for c, wi in zip(cols, w)) / w.sum()
+    return out
+
+
+def parse_olmo_ladder(fetch: Fetch, files: Sequence[str]) -> Parsed:
+    """Bhagia et al. 2024's ladder: one row per evaluated checkpoint of every run file.
+
+    ``run`` = the file's stem (``"190M-1xC"``, ``"190M-1xC-rerun"``, ``"peteish7_eval_anneal"``, ...);
+    ``size`` = ``190M`` / ``370M`` / ``760M`` / ``1B`` / ``3B`` / ``peteish7`` / ``peteish13``;
+    ``multiplier`` = the token multiple of Chinchilla (NaN for the targets); ``role`` = ``"ladder"`` (the
+    original ladder files), ``"rerun"`` (the ``-1xC-rerun`` files), ``"target"`` (the files the paper
+    evaluates its 7B-4T and 13B-5T predictions on: ``peteish7_eval_anneal``, ``peteish13_eval_final``) or
+    ``"target-curve"`` (the targets' other evaluation files). ``n_params`` = non-embedding parameter count
+    (:data:`OLMO_LADDER_N_PARAMS`), ``n_tokens`` = ``throughput/total_tokens`` (else ``_step`` x
+    ``batch_size_in_tokens``, as the paper), ``step`` = ``_step``, ``loss`` = C4 validation loss (nats/token).
+    Task metrics: ``bpb_<task>`` (``*_rc_5shot_bpb``, bits per byte of the correct continuation),
+    ``acc_<task>`` (``*_rc_5shot_len_norm``; BoolQ: ``*_rc_5shot_acc``), ``loss_<set>`` for the 11
+    validation sets; ``bpb_mmlu_test`` / ``acc_mmlu_test`` (and ``_val``) are the weighted means of the
+    four MMLU subsets (:data:`OLMO_MMLU_WEIGHTS`). The other upstream columns are dropped.
+    """
+    config_path = fetch(OLMO_LADDER_CONFIG)
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        cfg_n = {Path(p).stem: float(c["n"]) for c in config.values() for p in c["paths"]}
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _bad_file(OLMO_LADDER_CONFIG, "the ladder's run configuration (paths, n)", exc) from exc
+    parts = []
+    for path in olmo_ladder_runs(files):
+        run = Path(path).stem
+        raw = pd.read_csv(fetch(path))
+        m = _OLMO_RUN.match(run)
+        if m:
+            size, mult, role = m.group(1), float(m.group(2)), "rerun" if m.group(3) else "ladder"
+        elif run.startswith(("peteish7", "peteish13")):
+            size = "peteish13" if run.startswith("peteish13") else "peteish7"
+            mult, role = float("nan"), "target" if run in ("peteish7_eval_anneal", "peteish13_eval_final") \
+                else "target-curve"
+        else:
+            raise _bad_file(path, "a ladder run '<size>-<k>xC[-rerun]' or a peteish7/13 target file", run)
+        n = OLMO_LADDER_N_PARAMS[size]
+        if run in cfg_n and cfg_n[run] != n:
+            raise _bad_file(OLMO_LADDER_CONFIG, f"n = {n:.0f} for {run}", cfg_n[run])
+        if "throughput/total_tokens" in raw.columns:
+            tokens = raw["throughput/total_tokens"].astype(float)
+        elif {"_step", "batch_size_in_tokens"} <= set(raw.columns):
+            tokens = raw["_step"].astype(float) * raw["batch_size_in_tokens"].astype(float)
+        else:
+            raise _bad_file(path, "columns throughput/total_tokens or _step and batch_size_in_tokens",
+                            list(raw.columns[:5]))
+        if "_step" in raw.columns:
+            step = raw["_step"].astype(float)
+        else:  # the 7B anneal file has one row and no _step
+            step = (tokens / raw["batch_size_in_tokens"].astype(float)).round()
+        metrics = _olmo_columns(raw)
+        if "loss_c4_en" not in metrics:
+            raise _bad_file(path, "a column eval/c4_en-validation/CrossEntropyLoss", list(raw.columns[:5]))
+        frame = pd.DataFrame({"run": run, "size": size, "multiplier": mult, "role": role,
+                              "n_params": n, "n_tokens": tokens.to_numpy(), "step": step.to_numpy().astype(np.int64),
+                              "loss": metrics["loss_c4_en"].to_numpy()})
+        frame = pd.concat([frame, pd.DataFrame({k: v.to_numpy() for k, v in metrics.items()})], axis=1)
+        parts.append(frame)
+    frame = pd.concat(parts, ignore_index=True)
+    initial = frame["n_tokens"].to_numpy() <= 0
+    excluded = frame.loc[initial, ["run", "step", "n_tokens"]].assign(
+        reason="checkpoint at step 0 (no tokens seen yet: a scaling law cannot use it)")
+    frame = frame.loc[~initial].reset_index(drop=True)
+    return Parsed(frame, excluded.reset_index(drop=True) if len(excluded) else None, {
+        "loss": "C4 validation cross-entropy (eval/c4_en-validation/CrossEntropyLoss), nats/token",
+        "task metrics": "bpb_<task>: *_rc_5shot_bpb (bits per byte); acc_<task>: *_rc_5shot_len_norm "
+                        "(BoolQ: *_rc_5shot_acc); *_mmlu_test/val: weighted mean of the 4 MMLU subsets "
+                        "(0.215, 0.335, 0.219, 0.231)",
+        "n_params": "non-embedding (configs/final.json; 3B from the repo's MODEL_PARAMS)",
+        "n_tokens": "throughput/total_tokens, else _step x batch_size_in_tokens (the 7B/13B curves)",
+        "role": "ladder | rerun (the -1xC-rerun files; the paper fits the originals) | target | target-curve",
     })
