@@ -164,5 +164,5 @@ def errors_figure(pred: pd.DataFrame, pred3: pd.DataFrame, path: Path, formats: 
         ax.set_title(f"{target}: predicted − actual accuracy", fontsize="medium")
         ax.set_ylabel("error (points); bars: 90 % interval")
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="lower left")
     return _save(fig, path, formats)
