@@ -774,6 +774,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     _common(p)
     p.set_defaults(func=cmd_demo)
+
+    from .tasks.cli import add_parser as _add_predict_task
+
+    _add_predict_task(sub)
     return parser
 
 
