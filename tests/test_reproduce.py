@@ -106,6 +106,12 @@ def test_gadre(tmp_path):
     _files_ok(rep, tmp_path, ["gadre_overtraining"])
     assert rep.check("relative error extrapolating to 1.4B").ours == pytest.approx(0.7103, abs=1e-3)
     assert rep.check("relative error extrapolating to 6.9B").ours == pytest.approx(0.7320, abs=1e-3)
+    # the downstream panel: Err(L) = eps - k exp(-gamma L) on 6 runs, as the authors' curve_fit
+    _files_ok(rep, tmp_path, ["gadre_downstream"])
+    fits = rep.table("Downstream law fits (Err = eps − k·exp(−gamma·L))")
+    assert set(fits.index) == {"err_avg_subset", "err_avg"}  # values: tests/test_downstream.py
+    pred = rep.table("Downstream predictions (average top-1 error)")
+    assert len(pred) == 8 and pred["relative error %"].between(0, 5).all()
 
 
 @pytest.mark.slow

@@ -164,7 +164,10 @@ def parse_gadre_overtraining(fetch: Fetch, files: Sequence[str], *, split: str =
                                           f"one of {list(GADRE_SPLITS)}", repr(split),
                                           "c4_val (C4 validation) is the paper's default."))
     rows = []
+    evals = {f for f in files if f.startswith("exp_data/evals/")}
     for path in files:
+        if not path.startswith("exp_data/models/"):
+            continue
         local = fetch(path)
         try:
             j = json.loads(local.read_text(encoding="utf-8"))
@@ -200,6 +203,9 @@ def parse_gadre_overtraining(fetch: Fetch, files: Sequence[str], *, split: str =
         row["eval_tokens"] = int(res["tokens"])
         for name in GADRE_SPLITS:
             row[f"loss_{name}"] = float(by_split[name]["loss"])
+        ev = f"exp_data/evals/evaluation_{Path(path).stem}_heavy.json"
+        if ev in evals:
+            row.update(_gadre_downstream(fetch, ev))
         rows.append(row)
     frame = pd.DataFrame(rows)
     return Parsed(frame, None, {
@@ -207,7 +213,42 @@ def parse_gadre_overtraining(fetch: Fetch, files: Sequence[str], *, split: str =
                 "final checkpoint; loss_lower95/upper95 are the sequence-bootstrap 95% bounds",
         "split": split,
         "token_multiplier": "M = D/N = 20 x chinchilla_multiplier",
+        "downstream": "acc_<task>: in-context accuracy of exp_data/evals/evaluation_<model>_heavy.json; "
+                      "err_avg = mean top-1 error (1 - accuracy) over the paper's 46 tasks, err_avg_subset over "
+                      "its 17-task split (scaling/constants.py FRIENDLY_CITATIONS and SUBSET of the repo)",
     })
+
+
+#: The 46 downstream tasks of Gadre et al. 2024 (``FRIENDLY_CITATIONS`` of the repo's scaling/constants.py).
+GADRE_TASKS: tuple[str, ...] = (
+    "agi_eval_lsat_ar", "agi_eval_lsat_rc", "agi_eval_lsat_lr", "agi_eval_sat_en", "arc_easy", "arc_challenge",
+    "bbq", "bigbench_conceptual_combinations", "bigbench_conlang_translation", "bigbench_cs_algorithms",
+    "bigbench_dyck_languages", "bigbench_elementary_math_qa", "bigbench_misconceptions",
+    "bigbench_language_identification", "bigbench_logical_deduction", "bigbench_novel_concepts",
+    "bigbench_operators", "bigbench_repeat_copy_logic", "bigbench_qa_wikidata", "bigbench_strange_stories",
+    "bigbench_strategy_qa", "bigbench_understanding_fables", "boolq", "commonsense_qa", "copa", "coqa",
+    "enterprise_pii_classification", "hellaswag", "hellaswag_zeroshot", "jeopardy", "lambada_openai", "logi_qa",
+    "math_qa", "mmlu", "mmlu_zeroshot", "openbook_qa", "piqa", "pubmed_qa_labeled", "simple_arithmetic_nospaces",
+    "simple_arithmetic_withspaces", "siqa", "squad", "winogender_mc_female", "winogender_mc_male", "winograd",
+    "winogrande")
+#: Their 17-task split (``SUBSET``): tasks above chance early in training, used for Figure 1.
+GADRE_SUBSET: tuple[str, ...] = (
+    "bigbench_operators", "pubmed_qa_labeled", "hellaswag_zeroshot", "boolq", "arc_easy", "coqa",
+    "bigbench_dyck_languages", "lambada_openai", "bigbench_novel_concepts", "winograd", "bigbench_cs_algorithms",
+    "commonsense_qa", "bigbench_qa_wikidata", "hellaswag", "copa", "squad", "piqa")
+
+
+def _gadre_downstream(fetch: Fetch, path: str) -> dict[str, float]:
+    try:
+        icl = json.loads(fetch(path).read_text(encoding="utf-8"))["eval_metrics"]["icl"]
+        acc = {k: float(icl[k]) for k in GADRE_TASKS}
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _bad_file(path, f"an evaluation JSON with eval_metrics.icl accuracies of the {len(GADRE_TASKS)} tasks",
+                        f"{type(exc).__name__}: {exc}") from exc
+    out = {f"acc_{k}": v for k, v in acc.items()}
+    out["err_avg"] = float(np.mean([1.0 - acc[k] for k in GADRE_TASKS]))
+    out["err_avg_subset"] = float(np.mean([1.0 - acc[k] for k in GADRE_SUBSET]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
