@@ -116,3 +116,23 @@ def test_reproduction_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-d
     t = rep.table("Predicted vs actual accuracy (points), 16-run ladder")
     assert len(t) == 8 and t["7B 90% interval"].str.startswith("[").all()
     assert np.isfinite(rep.check("mean absolute error with the 3B runs, 7B-4T").ours)
+
+
+def test_cli_predict_task(capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from scaling.cli import main
+
+    load_or_skip("olmo_ladder")
+    args = ["predict-task", "dataset:olmo_ladder", "--where", "role=ladder", "--where", "size=190M,370M,760M,1B",
+            "--where", "multiplier=1,2,5,10", "--loss-column", "bpb_piqa_val", "--accuracy-column", "acc_piqa_val",
+            "--n-params", "6887575552", "--n-tokens", "3945065873408", "--bootstrap", "10"]
+    assert main(args + ["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["runs"] == 16
+    assert 100 * out["prediction"][0]["accuracy"] == pytest.approx(R.PUBLISHED["PIQA"][0], abs=0.15)
+    assert out["prediction"][0]["lower"] < out["prediction"][0]["accuracy"] < out["prediction"][0]["upper"]
+    assert main(args) == 0
+    assert "90% interval" in capsys.readouterr().out
+    assert main(args[:4] + ["--where", "nosuch=1"] + args[4:]) == 2
+    assert "no column 'nosuch'" in capsys.readouterr().err

@@ -34,7 +34,8 @@ def _files_ok(rep: Report, out, stems):  # type: ignore[no-untyped-def]
 
 def test_list():
     df = list_reproductions()
-    assert list(df["name"]) == ["chinchilla", "kaplan", "porian", "gadre", "datablations", "llama3", "double-descent"]
+    assert list(df["name"]) == ["chinchilla", "kaplan", "porian", "gadre", "datablations", "llama3", "double-descent",
+                                "olmo-ladder", "observational"]
     assert set(df["name"]) == set(REPRODUCTIONS)
 
 
@@ -167,3 +168,11 @@ def test_check_status_and_report_rendering(tmp_path):
     assert Report(name="t", title="T", checks=(ok, bad)).passed is False
     with pytest.raises(KeyError, match="'zzz': not a check of reproduction 't'"):
         rep.check("zzz")
+
+
+def test_observational(tmp_path):
+    load_or_skip("obsscaling")
+    rep = reproduce("observational", tmp_path)
+    assert rep.passed, rep.summary_lines()
+    _files_ok(rep, tmp_path, ["observational_pca", "observational_families", "observational_backtest"])
+    assert rep.check("cumulative explained variance, PCs 1-3 (centred)").ours == pytest.approx(0.974, abs=5e-4)

@@ -726,3 +726,32 @@ def parse_olmo_ladder(fetch: Fetch, files: Sequence[str]) -> Parsed:
         "n_tokens": "throughput/total_tokens, else _step x batch_size_in_tokens (the 7B/13B curves)",
         "role": "ladder | rerun (the -1xC-rerun files; the paper fits the originals) | target | target-curve",
     })
+
+
+# --------------------------------------------------------------------------------------------
+# obsscaling
+# --------------------------------------------------------------------------------------------
+
+OBSSCALING_FILE = "eval_results/base_llm_benchmark_eval.csv"
+#: The eight base benchmarks of Ruan et al. 2024 (scores are fractions).
+OBSSCALING_BENCHMARKS: tuple[str, ...] = ("MMLU", "ARC-C", "HellaSwag", "Winograd", "TruthfulQA", "GSM8K",
+                                          "XWinograd", "HumanEval")
+
+
+def parse_obsscaling(fetch: Fetch) -> pd.DataFrame:
+    """Ruan et al. 2024's benchmark table of 148 public base models (a plain DataFrame: these are models
+    with scores, not training runs with a loss). ``model``, ``family``, ``n_params`` (= Model Size (B) x 1e9),
+    ``n_tokens`` (= Pretraining Data Size (T) x 1e12), ``flops`` (= FLOPs (1E21) x 1e21; missing for 25
+    models), and the eight benchmark scores (fractions; some missing) under their upstream names."""
+    raw = pd.read_csv(fetch(OBSSCALING_FILE))
+    expected = ["Model", "Model Family", "Model Size (B)", "Pretraining Data Size (T)", "FLOPs (1E21)",
+                *OBSSCALING_BENCHMARKS]
+    if list(raw.columns) != expected:
+        raise _bad_file(OBSSCALING_FILE, f"columns {expected}", list(raw.columns))
+    frame = pd.DataFrame({"model": raw["Model"].astype(str), "family": raw["Model Family"].astype(str),
+                          "n_params": raw["Model Size (B)"].astype(float) * 1e9,
+                          "n_tokens": raw["Pretraining Data Size (T)"].astype(float) * 1e12,
+                          "flops": raw["FLOPs (1E21)"].astype(float) * 1e21})
+    for b in OBSSCALING_BENCHMARKS:
+        frame[b] = raw[b].astype(float)
+    return frame

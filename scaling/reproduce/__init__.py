@@ -50,6 +50,7 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
     "llama3": ("llama3", "Llama 3 (Dubey et al. 2024): compute-optimal allocation"),
     "double-descent": ("double_descent", "Double descent of ridgeless least squares (Hastie et al. 2019)"),
     "olmo-ladder": ("olmo_ladder", "Bhagia et al. 2024: task scaling laws on the OLMo ladder"),
+    "observational": ("observational", "Ruan et al. 2024: observational scaling laws"),
 }
 
 
