@@ -67,7 +67,8 @@ def test_final_and_curve_points_follow_the_recipe() -> None:
         final_points(mixed, "bpb")
 
 
-def _synthetic(p: tuple[float, float, float, float], seed: int = 0, n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _synthetic(p: tuple[float, float, float, float], seed: int = 0,
+               n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     g = np.random.default_rng(seed)
     x = np.linspace(0.4, 1.6, n)
     y = sigmoid(x, *p) + g.normal(0, 0.003, n)
@@ -122,7 +123,7 @@ def _ladder(seed: int = 0) -> pd.DataFrame:
     for n in (1e8, 2e8, 4e8, 8e8):
         for m in (1, 2, 5, 10):
             dmax = 20 * m * n
-            for i, d in enumerate(np.linspace(dmax / 30, dmax, 30)):
+            for d in np.linspace(dmax / 30, dmax, 30):
                 loss = 0.5 + 40 / n ** 0.3 + 60 / d ** 0.25
                 rows.append({"run": f"{n:g}-{m}", "n_params": n, "n_tokens": d,
                              "bpb": loss * (1 + g.normal(0, 0.002)),

@@ -549,60 +549,61 @@ _register(DatasetSpec(
 ))
 
 
-# sha256 of the mirrored files of allenai/OLMo-ladder @ 67a3f44 (its SHA256SUMS.txt): the 41 run files,
-# the fitting configuration and the paper's figure data used as reference values.
+# sha256 of the mirrored files of allenai/OLMo-ladder @ 67a3f44 (its SHA256SUMS.txt), paths under
+# src/scripts/paper/: the 41 run files, the fitting configuration and the paper's figure data (reference values).
 _OLMO_LADDER_SHA256 = """
-3fcb831b03e9761ab1be750f89c7a6b8832fda09c491d80bec8593ec9e08d1c8 src/scripts/paper/configs/final.json
-d4e9f80960149676352b61b739c4dca727bffee5e7a8f41919119365fcde0534 src/scripts/paper/data/ladder-runs/190M-0.5xC.csv
-192b115c3f02b6503043280f8303c59f5b10897cd631f1b8ec6aea944d22faa6 src/scripts/paper/data/ladder-runs/190M-10xC.csv
-50e635e970e4a29c838d644f942503f9ef6e0d78feb744055447413de42a3e2b src/scripts/paper/data/ladder-runs/190M-1xC-rerun.csv
-8ac0066547d5edec4d05d2b861a26c7faf591eef6971e11acba2450a45e69c27 src/scripts/paper/data/ladder-runs/190M-1xC.csv
-db90c75f8d031d0754e7108f1a8d16f372603e0c04d2cb00cca08cf272ecf86a src/scripts/paper/data/ladder-runs/190M-2xC.csv
-aefe54fa03bd158d6da178b1eb2ece88cb0681bb32403845b6e544ae9e4e5dcf src/scripts/paper/data/ladder-runs/190M-5xC.csv
-7c44ecf10ddaeba4c5ceb26ac0db8b9454163c19903556238d3117685768126a src/scripts/paper/data/ladder-runs/1B-0.5xC.csv
-ec7e7487c67a774d9b919ec35121966ded7ae2ce5ede135f1d32f509f451476f src/scripts/paper/data/ladder-runs/1B-10xC.csv
-878e664acbb68df93b046a4242ccac12b321276e1f2fcbbbc6fa8779bd5eaa24 src/scripts/paper/data/ladder-runs/1B-1xC-rerun.csv
-7fe91f0552829238e591e55c03f66b743ac5931388d9710457a845d92c2d9102 src/scripts/paper/data/ladder-runs/1B-1xC.csv
-34ba12a08a52e10e89a71d88a5c13538c3df21e5e993c476cadb08eb4b2eb354 src/scripts/paper/data/ladder-runs/1B-2xC.csv
-d195153f05b846f6d4f8ca95247d1f79d9d00e898d856b244b17e20431539ddb src/scripts/paper/data/ladder-runs/1B-5xC.csv
-04e12eec843bb7b8bf292ec8837edd8db63010469e457d145a1757d48a91bac9 src/scripts/paper/data/ladder-runs/370M-0.5xC.csv
-3f25b4ec4035caeb71b787d165857667779dc3b92739c6379b8f8ce7079fcb58 src/scripts/paper/data/ladder-runs/370M-10xC.csv
-e27c89356cc6c842585c0232bb3be20bd066c2d4f859d1a3c772c43e5b6887c7 src/scripts/paper/data/ladder-runs/370M-1xC-rerun.csv
-3597a61872596affbb61e83f36c7cc3fe43485c3ed30ba6d658064b57edcea07 src/scripts/paper/data/ladder-runs/370M-1xC.csv
-73c686e580ad0600ca12334bf22ab3dad3265583a948e3beaae5b79b9a20c137 src/scripts/paper/data/ladder-runs/370M-2xC.csv
-199905d322b0332b69f1d0a40de9be43e5eb3cf576fc1d3031578cdea09708fa src/scripts/paper/data/ladder-runs/370M-5xC.csv
-35247d4ff9af52c11bdec95a31e069599f43564ba6094a3893b49d91aa258410 src/scripts/paper/data/ladder-runs/3B-0.5xC.csv
-1ff388361b6d8e4548aaaaecd8a0437a21e28b9af11c4696225e322c8526e488 src/scripts/paper/data/ladder-runs/3B-10xC.csv
-5c2b189aa82b964c4005fce327b42e9399110d297c83903d03d03d0892e11d7d src/scripts/paper/data/ladder-runs/3B-1xC-rerun.csv
-bd5dbad1b2942c58439006f77dba46ff2f66ad8760f8d709f9ced4fcb387bedb src/scripts/paper/data/ladder-runs/3B-1xC.csv
-b933055d54221855c893245331770c0e7314dea5203518640da88773d92d8e47 src/scripts/paper/data/ladder-runs/3B-2xC.csv
-4b02c35ea9b3623402ac3a401dbc66ed827dcecede04343ea65cc2bbf6bfd962 src/scripts/paper/data/ladder-runs/3B-5xC.csv
-a02cee96b21c78a6a9c71ba99ead71c454fc6561e50b778681ab1d7182df6cf6 src/scripts/paper/data/ladder-runs/760M-0.5xC.csv
-e256c9df6d3b7af66bbcf4dc7ca84b45a812bd205b70648ca5177c8b74f6ff40 src/scripts/paper/data/ladder-runs/760M-10xC.csv
-f5b2775ebc27c80f21e13e0bf35622007b8b30f09734ab0bb6f7e871bf33103b src/scripts/paper/data/ladder-runs/760M-1xC-rerun.csv
-a830185275c91cc077379540ec91a71b4bea6f191ca99a8090c851be19e7956d src/scripts/paper/data/ladder-runs/760M-1xC.csv
-8c1ad2bf7da390b9eed24af7b6eb12a6393cc077164d51b4e4740f7221f1193c src/scripts/paper/data/ladder-runs/760M-2xC.csv
-9c08b58d2625f427253bbd2079bad3a90726a66486154dd4f82ef84560e275ec src/scripts/paper/data/ladder-runs/760M-5xC.csv
-596a40b73a8c0d198a162242c6c9b888dea59a3794837f05fe1139e1a4ead201 src/scripts/paper/data/ladder-runs/peteish13_eval_50k-150k.csv
-8cbdd4c2818b05ff30476a9bd4ecae620da89193ca61183bc2d61e111a9d0059 src/scripts/paper/data/ladder-runs/peteish13_eval_final.csv
-14cb53fac27ca2553a061f055f31fdc297272026c7eccfb195073656fd21fb2f src/scripts/paper/data/ladder-runs/peteish13_eval_full.csv
-b121379c9d62a6e3539ef6bc22f47cdfe65a2df0f23020d68457ad58ea7b3399 src/scripts/paper/data/ladder-runs/peteish7_eval_170k-450k.csv
-0742d6c113aa0f9c789cf9e5745678fc6f30eb9b873a1f98068fc6f6522c85df src/scripts/paper/data/ladder-runs/peteish7_eval_anneal.csv
-3b7c0c268500292564540a951a757f0a938b5c17949fdaec6822068f7d65affb src/scripts/paper/data/ladder-runs/peteish7_eval_full.csv
-04cc73205df30bd5af152ac7ed462c3528589086c3cdbb9e9478f245e1508cfd src/scripts/paper/data/ladder-runs/peteish7_medlr_eval_170k-end.csv
-ae6b6c6703e3b9a84b73f2ff8e2eea6ba4b9be40824e2185d13ca05d6c48fea6 src/scripts/paper/data/ladder-runs/peteish7_medlr_eval_210k-325k.csv
-d85c9e4ba72f4f218cc96cd4ffe3873c377f26c16db1f46fcca18bc7e02885ba src/scripts/paper/data/ladder-runs/peteish7_medlr_eval_330k-490k.csv
-43ecf1ebe4d6c770ffb1c8cccfe5e6d296d3195c60b0d13ce8d8cdaa176840f0 src/scripts/paper/data/ladder-runs/peteish7_medlr_eval_5k-205k.csv
-35d073ef63333d95e0cde78db6ee6521f7719b4d2950495dbc508566c1d4eb9a src/scripts/paper/data/ladder-runs/peteish7_medlr_eval_full.csv
-62984273d7e0a2f8068771e4f4578deb9dd451e5fc93a1647fffd489efab0572 src/scripts/paper/figures/chained_main.csv
-e689f6f427ca0abab58d07f642bfef10d49354011a290bab264bb7e373a6b224 src/scripts/paper/figures/step1_main.csv
-4e20ac222cc6273d139fd1e8c121333129102977f170dcd0798836d9e1ee190f src/scripts/paper/figures/step2_main.csv
-03c0ac988fb7045b4fa4248c25960431b54df9d2332b99e76fecbc2ad8cd7347 src/scripts/paper/figures/variance.csv
+3fcb831b03e9761ab1be750f89c7a6b8832fda09c491d80bec8593ec9e08d1c8 configs/final.json
+d4e9f80960149676352b61b739c4dca727bffee5e7a8f41919119365fcde0534 data/ladder-runs/190M-0.5xC.csv
+192b115c3f02b6503043280f8303c59f5b10897cd631f1b8ec6aea944d22faa6 data/ladder-runs/190M-10xC.csv
+50e635e970e4a29c838d644f942503f9ef6e0d78feb744055447413de42a3e2b data/ladder-runs/190M-1xC-rerun.csv
+8ac0066547d5edec4d05d2b861a26c7faf591eef6971e11acba2450a45e69c27 data/ladder-runs/190M-1xC.csv
+db90c75f8d031d0754e7108f1a8d16f372603e0c04d2cb00cca08cf272ecf86a data/ladder-runs/190M-2xC.csv
+aefe54fa03bd158d6da178b1eb2ece88cb0681bb32403845b6e544ae9e4e5dcf data/ladder-runs/190M-5xC.csv
+7c44ecf10ddaeba4c5ceb26ac0db8b9454163c19903556238d3117685768126a data/ladder-runs/1B-0.5xC.csv
+ec7e7487c67a774d9b919ec35121966ded7ae2ce5ede135f1d32f509f451476f data/ladder-runs/1B-10xC.csv
+878e664acbb68df93b046a4242ccac12b321276e1f2fcbbbc6fa8779bd5eaa24 data/ladder-runs/1B-1xC-rerun.csv
+7fe91f0552829238e591e55c03f66b743ac5931388d9710457a845d92c2d9102 data/ladder-runs/1B-1xC.csv
+34ba12a08a52e10e89a71d88a5c13538c3df21e5e993c476cadb08eb4b2eb354 data/ladder-runs/1B-2xC.csv
+d195153f05b846f6d4f8ca95247d1f79d9d00e898d856b244b17e20431539ddb data/ladder-runs/1B-5xC.csv
+04e12eec843bb7b8bf292ec8837edd8db63010469e457d145a1757d48a91bac9 data/ladder-runs/370M-0.5xC.csv
+3f25b4ec4035caeb71b787d165857667779dc3b92739c6379b8f8ce7079fcb58 data/ladder-runs/370M-10xC.csv
+e27c89356cc6c842585c0232bb3be20bd066c2d4f859d1a3c772c43e5b6887c7 data/ladder-runs/370M-1xC-rerun.csv
+3597a61872596affbb61e83f36c7cc3fe43485c3ed30ba6d658064b57edcea07 data/ladder-runs/370M-1xC.csv
+73c686e580ad0600ca12334bf22ab3dad3265583a948e3beaae5b79b9a20c137 data/ladder-runs/370M-2xC.csv
+199905d322b0332b69f1d0a40de9be43e5eb3cf576fc1d3031578cdea09708fa data/ladder-runs/370M-5xC.csv
+35247d4ff9af52c11bdec95a31e069599f43564ba6094a3893b49d91aa258410 data/ladder-runs/3B-0.5xC.csv
+1ff388361b6d8e4548aaaaecd8a0437a21e28b9af11c4696225e322c8526e488 data/ladder-runs/3B-10xC.csv
+5c2b189aa82b964c4005fce327b42e9399110d297c83903d03d03d0892e11d7d data/ladder-runs/3B-1xC-rerun.csv
+bd5dbad1b2942c58439006f77dba46ff2f66ad8760f8d709f9ced4fcb387bedb data/ladder-runs/3B-1xC.csv
+b933055d54221855c893245331770c0e7314dea5203518640da88773d92d8e47 data/ladder-runs/3B-2xC.csv
+4b02c35ea9b3623402ac3a401dbc66ed827dcecede04343ea65cc2bbf6bfd962 data/ladder-runs/3B-5xC.csv
+a02cee96b21c78a6a9c71ba99ead71c454fc6561e50b778681ab1d7182df6cf6 data/ladder-runs/760M-0.5xC.csv
+e256c9df6d3b7af66bbcf4dc7ca84b45a812bd205b70648ca5177c8b74f6ff40 data/ladder-runs/760M-10xC.csv
+f5b2775ebc27c80f21e13e0bf35622007b8b30f09734ab0bb6f7e871bf33103b data/ladder-runs/760M-1xC-rerun.csv
+a830185275c91cc077379540ec91a71b4bea6f191ca99a8090c851be19e7956d data/ladder-runs/760M-1xC.csv
+8c1ad2bf7da390b9eed24af7b6eb12a6393cc077164d51b4e4740f7221f1193c data/ladder-runs/760M-2xC.csv
+9c08b58d2625f427253bbd2079bad3a90726a66486154dd4f82ef84560e275ec data/ladder-runs/760M-5xC.csv
+596a40b73a8c0d198a162242c6c9b888dea59a3794837f05fe1139e1a4ead201 data/ladder-runs/peteish13_eval_50k-150k.csv
+8cbdd4c2818b05ff30476a9bd4ecae620da89193ca61183bc2d61e111a9d0059 data/ladder-runs/peteish13_eval_final.csv
+14cb53fac27ca2553a061f055f31fdc297272026c7eccfb195073656fd21fb2f data/ladder-runs/peteish13_eval_full.csv
+b121379c9d62a6e3539ef6bc22f47cdfe65a2df0f23020d68457ad58ea7b3399 data/ladder-runs/peteish7_eval_170k-450k.csv
+0742d6c113aa0f9c789cf9e5745678fc6f30eb9b873a1f98068fc6f6522c85df data/ladder-runs/peteish7_eval_anneal.csv
+3b7c0c268500292564540a951a757f0a938b5c17949fdaec6822068f7d65affb data/ladder-runs/peteish7_eval_full.csv
+04cc73205df30bd5af152ac7ed462c3528589086c3cdbb9e9478f245e1508cfd data/ladder-runs/peteish7_medlr_eval_170k-end.csv
+ae6b6c6703e3b9a84b73f2ff8e2eea6ba4b9be40824e2185d13ca05d6c48fea6 data/ladder-runs/peteish7_medlr_eval_210k-325k.csv
+d85c9e4ba72f4f218cc96cd4ffe3873c377f26c16db1f46fcca18bc7e02885ba data/ladder-runs/peteish7_medlr_eval_330k-490k.csv
+43ecf1ebe4d6c770ffb1c8cccfe5e6d296d3195c60b0d13ce8d8cdaa176840f0 data/ladder-runs/peteish7_medlr_eval_5k-205k.csv
+35d073ef63333d95e0cde78db6ee6521f7719b4d2950495dbc508566c1d4eb9a data/ladder-runs/peteish7_medlr_eval_full.csv
+62984273d7e0a2f8068771e4f4578deb9dd451e5fc93a1647fffd489efab0572 figures/chained_main.csv
+e689f6f427ca0abab58d07f642bfef10d49354011a290bab264bb7e373a6b224 figures/step1_main.csv
+4e20ac222cc6273d139fd1e8c121333129102977f170dcd0798836d9e1ee190f figures/step2_main.csv
+03c0ac988fb7045b4fa4248c25960431b54df9d2332b99e76fecbc2ad8cd7347 figures/variance.csv
 """
 
 
-def _sha_list(text: str) -> tuple[RemoteFile, ...]:
-    return tuple(RemoteFile(path, digest) for digest, path in (line.split() for line in text.strip().splitlines()))
+def _sha_list(text: str, prefix: str = "") -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(prefix + path, digest)
+                 for digest, path in (line.split() for line in text.strip().splitlines()))
 
 
 def _parse_olmo_ladder(fetch: P.Fetch, spec: DatasetSpec, o: dict[str, Any]) -> P.Parsed | pd.DataFrame:
@@ -613,7 +614,7 @@ _register(DatasetSpec(
     name="olmo_ladder",
     repo="allenai/OLMo-ladder",
     commit="67a3f440f787d020da35e3ca8eeae475fae754f5",
-    files=_sha_list(_OLMO_LADDER_SHA256),
+    files=_sha_list(_OLMO_LADDER_SHA256, prefix="src/scripts/paper/"),
     license="Apache-2.0 (LICENSE)",
     paper="Bhagia et al. 2024, 'Establishing Task Scaling Laws via Compute-Efficient Model Ladders'",
     arxiv="2412.04403",

@@ -49,14 +49,14 @@ def step1_figure(laws: dict[str, Any], path: Path, formats: tuple[str, ...], fra
             ax.scatter(g["n_tokens"], g["loss"], color=c, s=18, zorder=3, label=size)
             d = np.geomspace(g["n_tokens"].min() * 0.7, dmax, 60)
             ax.plot(d, law.predict_loss(np.full_like(d, n), d), color=c, lw=1, ls="--", alpha=0.8)
-        for tname, (n, d, run) in (targets or {}).items():
+        for tname, (tn, td, run) in (targets or {}).items():
             c = TARGET_COLORS[tname]
             dd = np.geomspace(pts["n_tokens"].min() * 0.7, dmax, 60)
-            ax.plot(dd, law.predict_loss(np.full_like(dd, n), dd), color=c, lw=1, ls=":", alpha=0.9)
-            ax.scatter([d], law.predict_loss(n, d), marker="x", color=c, s=40, zorder=4,
+            ax.plot(dd, law.predict_loss(np.full_like(dd, tn), dd), color=c, lw=1, ls=":", alpha=0.9)
+            ax.scatter([td], law.predict_loss(tn, td), marker="x", color=c, s=40, zorder=4,
                        label=f"{tname} predicted")
             if frame is not None:
-                ax.scatter([d], [_target_loss(frame, run, law.settings["loss"])], marker="*", color=c, s=70,
+                ax.scatter([td], [_target_loss(frame, run, law.settings["loss"])], marker="*", color=c, s=70,
                            zorder=4, label=f"{tname} actual")
         ax.set_xscale("log")
         ax.set_title(name, fontsize="medium")
@@ -85,12 +85,13 @@ def step2_figure(laws: dict[str, Any], path: Path, formats: tuple[str, ...], fra
         lo = min(pts["loss"].min(), *(law.predict_loss(n, d) for n, d, _ in (targets or {}).values())) * 0.9
         x = np.linspace(lo, pts["loss"].max() * 1.05, 200)
         ax.plot(x, 100 * law.step2.predict(x), color="black", lw=1.2, label="fitted sigmoid")
-        for tname, (n, d, run) in (targets or {}).items():
+        for tname, (_, _, run) in (targets or {}).items():
             if frame is None:
                 continue
             sel = frame.loc[frame["run"] == run].sort_values("n_tokens", kind="stable")
-            ax.scatter([sel[law.settings["loss"]].iloc[-5:].mean()], [100 * sel[law.settings["accuracy"]].iloc[-5:].mean()],
-                       marker="*", s=70, color=TARGET_COLORS[tname], zorder=4, label=f"{tname} actual")
+            ax.scatter([sel[law.settings["loss"]].iloc[-5:].mean()],
+                       [100 * sel[law.settings["accuracy"]].iloc[-5:].mean()], marker="*", s=70,
+                       color=TARGET_COLORS[tname], zorder=4, label=f"{tname} actual")
         ax.set_title(name, fontsize="medium")
         ax.set_xlabel("task loss (bits per byte)")
         ax.set_ylabel("accuracy (%)")
@@ -121,14 +122,14 @@ def chained_figure(laws: dict[str, Any], frame: pd.DataFrame, path: Path, format
             d = np.geomspace(g["n_tokens"].min() * 0.7, 6e12, 60)
             ax.plot(d, 100 * law.step2.predict(law.predict_loss(np.full_like(d, n), d)), color=c, lw=1, ls="--",
                     alpha=0.8)
-        for tname, (n, d, run) in targets.items():
+        for tname, (tn, td, run) in targets.items():
             c = TARGET_COLORS[tname]
-            p = law.predict(n, d, level=0.9)
-            ax.errorbar([d], [100 * p.accuracy[0]], yerr=[[100 * (p.accuracy[0] - p.lower[0])],
+            p = law.predict(tn, td, level=0.9)
+            ax.errorbar([td], [100 * p.accuracy[0]], yerr=[[100 * (p.accuracy[0] - p.lower[0])],
                                                           [100 * (p.upper[0] - p.accuracy[0])]],
                         fmt="x", color=c, capsize=3, zorder=4, label=f"{tname} predicted (90 %)")
             sel = frame.loc[frame["run"] == run].sort_values("n_tokens", kind="stable")
-            ax.scatter([d], [100 * sel[f"acc_{tasks[name]}"].iloc[-5:].mean()], marker="*", s=70, color=c, zorder=5,
+            ax.scatter([td], [100 * sel[f"acc_{tasks[name]}"].iloc[-5:].mean()], marker="*", s=70, color=c, zorder=5,
                        label=f"{tname} actual")
         ax.set_xscale("log")
         ax.set_title(name, fontsize="medium")

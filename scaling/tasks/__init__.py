@@ -4,7 +4,7 @@ error law, and observational scaling (Ruan et al. 2024).
 >>> import scaling as sc
 >>> runs = sc.load_dataset("olmo_ladder")                                       # doctest: +SKIP
 >>> ladder = runs.filter(runs["role"] == "ladder", reason="fit on the ladder")  # doctest: +SKIP
->>> law = sc.task_law(ladder, loss="bpb_hellaswag_val", accuracy="acc_hellaswag_val", bootstrap=200, rng=0)  # doctest: +SKIP
+>>> law = sc.task_law(ladder, "bpb_hellaswag_val", "acc_hellaswag_val", bootstrap=200, rng=0)  # doctest: +SKIP
 >>> law.predict(6.9e9, 3.9e12).to_frame()                                      # doctest: +SKIP
 """
 

@@ -205,7 +205,8 @@ def predict_accuracy(step1: Any, step2: SigmoidFit | None = None, *, n_params: A
                               task_loss=t(map(float, L)), task_loss_lower=t(map(float, llo)),
                               task_loss_upper=t(map(float, lhi)), accuracy=t(map(float, acc)),
                               lower=t(map(float, lo)), upper=t(map(float, hi)), level=float(level),
-                              uncertainty=" x ".join(used) if used else "none", n_samples=int(A.shape[0]) if used else 0)
+                              uncertainty=" x ".join(used) if used else "none",
+                              n_samples=int(A.shape[0]) if used else 0)
 
 
 # ------------------------------------------------------------------------------------------ single step
@@ -220,7 +221,8 @@ class SingleStepFit:
 
     def predict(self, n_params: Any, n_tokens: Any) -> np.ndarray:
         p = self.params
-        z = p["A"] / np.asarray(n_params, float) ** p["alpha"] + p["B"] / np.asarray(n_tokens, float) ** p["beta"] + p["E"]
+        N, D = np.asarray(n_params, float), np.asarray(n_tokens, float)
+        z = p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"] + p["E"]
         return p["a"] / (1.0 + np.exp(-z)) + p["b"]
 
 

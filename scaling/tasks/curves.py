@@ -81,7 +81,8 @@ def final_points(curves: Any, loss: str, *, last: int = 5, by: str = "run", orde
     where = "of final_points()"
     frame = as_frame(curves, where)
     cols = [loss] + ([accuracy] if accuracy else [])
-    _check_columns(frame, [by, "n_params", "n_tokens", *cols], where, "Name the task's columns (loss=..., accuracy=...).")
+    _check_columns(frame, [by, "n_params", "n_tokens", *cols], where,
+                   "Name the task's columns (loss=..., accuracy=...).")
     if isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < 1:
         raise DataError(format_message("Option last", where, "an integer >= 1", repr(last)))
     rows = []

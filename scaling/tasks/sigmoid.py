@@ -156,7 +156,8 @@ def _grid(x: np.ndarray, chance: float | None) -> list[np.ndarray]:
     return starts
 
 
-def fit_sigmoid(loss: Any, accuracy: Any, *, chance: float | None = None, anchor: tuple[float, float] | None = (0.0, 1.0),
+def fit_sigmoid(loss: Any, accuracy: Any, *, chance: float | None = None,
+                anchor: tuple[float, float] | None = (0.0, 1.0),
                 bootstrap: int = 0, clusters: Any = None, rng: int | np.random.Generator | None = None) -> SigmoidFit:
     """Fit step 2, accuracy = a / (1 + exp(−k (L − L0))) + b, to (task loss, accuracy) points.
 
@@ -194,7 +195,8 @@ def fit_sigmoid(loss: Any, accuracy: Any, *, chance: float | None = None, anchor
                                        "e.g. chance=0.25 for four-way multiple choice."))
     lab = np.arange(len(x)) if clusters is None else np.asarray(clusters).ravel()
     if len(lab) != len(x):
-        raise DataError(format_message("Option clusters", where, f"one label per point ({len(x)})", f"{len(lab)} labels"))
+        raise DataError(format_message("Option clusters", where, f"one label per point ({len(x)})",
+                                       f"{len(lab)} labels"))
     xa, ya = (np.append(x, anchor[0]), np.append(y, anchor[1])) if anchor is not None else (x, y)
     p, sse = _solve(xa, ya, _grid(x, chance), chance)
     samples = None
@@ -215,5 +217,6 @@ def fit_sigmoid(loss: Any, accuracy: Any, *, chance: float | None = None, anchor
                       n_clusters=len(np.unique(lab)), loss=_readonly(x), accuracy=_readonly(y), samples=samples,
                       settings={"anchor": None if anchor is None else list(anchor), "starts": len(_grid(x, chance)),
                                 "bootstrap": int(bootstrap),
-                                "bootstrap_by": None if bootstrap == 0 else ("point" if clusters is None else "cluster"),
+                                "bootstrap_by": None if bootstrap == 0
+                                else ("point" if clusters is None else "cluster"),
                                 "rng": rng if isinstance(rng, (int, np.integer)) or rng is None else None})
