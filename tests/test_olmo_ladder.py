@@ -132,7 +132,5 @@ def test_cli_predict_task(capsys) -> None:  # type: ignore[no-untyped-def]
     assert out["runs"] == 16
     assert 100 * out["prediction"][0]["accuracy"] == pytest.approx(R.PUBLISHED["PIQA"][0], abs=0.15)
     assert out["prediction"][0]["lower"] < out["prediction"][0]["accuracy"] < out["prediction"][0]["upper"]
-    assert main(args) == 0
-    assert "90% interval" in capsys.readouterr().out
     assert main(args[:4] + ["--where", "nosuch=1"] + args[4:]) == 2
     assert "no column 'nosuch'" in capsys.readouterr().err

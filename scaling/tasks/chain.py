@@ -160,9 +160,9 @@ def predict_accuracy(step1: Any, step2: SigmoidFit | None = None, *, n_params: A
     """Chained prediction of accuracy at target(s) (N, D), with a ``level`` interval.
 
     ``step1``: a :class:`~scaling.FitResult` of the task loss (or a :class:`TaskLaw`, then ``step2`` may
-    be omitted); ``step2``: a :class:`SigmoidFit`. The interval pushes every step-1 bootstrap sample's
-    loss through every step-2 sample; a step without samples contributes its point estimate only
-    (``uncertainty`` records which steps were sampled).
+    be omitted); ``step2``: a :class:`SigmoidFit`. The interval pushes every step-1 parameter sample's
+    loss (bootstrap samples, or draws from its covariance) through every step-2 bootstrap sample; a step
+    without either contributes its point estimate only (``uncertainty`` records which steps were sampled).
     """
     if isinstance(step1, TaskLaw):
         step2 = step1.step2 if step2 is None else step2
@@ -182,7 +182,7 @@ def predict_accuracy(step1: Any, step2: SigmoidFit | None = None, *, n_params: A
                                        f"N = {N[bad[0]]!r}, D = {D[bad[0]]!r} at target {int(bad[0])}"))
     L = np.asarray(step1.predict(N, D), dtype=float)
     acc = step2.predict(L)
-    draws = step1._param_draws() if step1.samples is not None else None
+    draws = step1._param_draws()  # bootstrap/MCMC samples, else draws from a covariance, else None
     used = []
     if draws is not None:
         Ls = np.asarray(step1.law.predict(draws, n_params=N, n_tokens=D), dtype=float).reshape(len(draws), len(N))
