@@ -145,6 +145,9 @@ def test_task_law_and_chained_prediction_with_intervals(law: sc.tasks.TaskLaw) -
     assert np.all(np.array(pred.lower) <= np.array(pred.accuracy))
     assert np.all(np.array(pred.accuracy) <= np.array(pred.upper))
     assert pred.uncertainty == "step 1 x step 2" and pred.n_samples == 20 * 20
+    assert pred.samples is not None and pred.samples.shape == (400, 2)
+    p_hi = pred.probability_at_least(np.array(pred.lower))
+    assert np.all(p_hi >= 0.94) and np.all(pred.probability_at_least(1.01) == 0)
     frame = pred.to_frame()
     assert list(frame.columns[:3]) == ["task", "n_params", "n_tokens"] and len(frame) == 2
     # the same through the functional API, and the same seed gives the same intervals
@@ -156,6 +159,8 @@ def test_task_law_and_chained_prediction_with_intervals(law: sc.tasks.TaskLaw) -
     p0 = predict_accuracy(law.step1.replace(samples=None, cov=None), dataclasses.replace(law.step2, samples=None),
                           n_params=N, n_tokens=D)
     assert p0.uncertainty == "none" and np.isnan(p0.lower).all()
+    with pytest.raises(DataError, match="samples"):
+        p0.probability_at_least(0.5)
     assert p0.accuracy == pred.accuracy
     # the single-step alternative exists and is sane
     from scaling.tasks import single_step

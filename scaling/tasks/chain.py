@@ -33,7 +33,8 @@ class AccuracyPrediction:
 
     ``accuracy`` is the chained point estimate; ``lower``/``upper`` the ``level`` percentile interval over
     the step-1 x step-2 bootstrap product (NaN when neither step has samples); ``task_loss`` the
-    step-1 prediction with its own interval; ``uncertainty`` says which steps' samples were used.
+    step-1 prediction with its own interval; ``uncertainty`` says which steps' samples were used;
+    ``samples`` (read-only, n_samples x targets) the chained accuracies themselves.
     """
 
     task: str
@@ -48,6 +49,16 @@ class AccuracyPrediction:
     level: float
     uncertainty: str
     n_samples: int
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def probability_at_least(self, threshold: float) -> np.ndarray:
+        """Share of the chained samples with accuracy >= ``threshold`` (a fraction), per target: how sure
+        the fit is that the model clears the bar (fitting uncertainty only)."""
+        if self.samples is None:
+            raise DataError(format_message("probability_at_least()", "of an AccuracyPrediction",
+                                           "called on a prediction with samples", "none",
+                                           "Fit the task law with bootstrap=200 (both steps)."))
+        return np.mean(self.samples >= threshold, axis=0)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"task": self.task, "n_params": self.n_params, "n_tokens": self.n_tokens,
@@ -150,6 +161,12 @@ def task_law(curves: Any, loss: str, accuracy: str, *, task: str | None = None, 
     return TaskLaw(task=name, step1=fit1, step2=fit2, points1=pts1, points2=pts2, settings=settings)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.setflags(write=False)
+    return a
+
+
 def _quantiles(v: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     q = (1 - level) / 2
     return np.nanquantile(v, q, axis=0), np.nanquantile(v, 1 - q, axis=0)
@@ -206,7 +223,7 @@ def predict_accuracy(step1: Any, step2: SigmoidFit | None = None, *, n_params: A
                               task_loss_upper=t(map(float, lhi)), accuracy=t(map(float, acc)),
                               lower=t(map(float, lo)), upper=t(map(float, hi)), level=float(level),
                               uncertainty=" x ".join(used) if used else "none",
-                              n_samples=int(A.shape[0]) if used else 0)
+                              n_samples=int(A.shape[0]) if used else 0, samples=_frozen(A) if used else None)
 
 
 # ------------------------------------------------------------------------------------------ single step
