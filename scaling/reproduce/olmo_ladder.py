@@ -157,7 +157,7 @@ def run(out: Path, opts: Options) -> Report:
     from ..tasks import single_step, variance_analysis
     from . import _olmo_figures as figs
 
-    n_boot = opts.bootstrap or 200
+    n_boot = opts.bootstrap or 100
     frame = load_dataset("olmo_ladder").to_frame()
     curves = ladder_curves(frame)
     laws = fit_tasks(curves, bootstrap=n_boot, rng=opts.rng)

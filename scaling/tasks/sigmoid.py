@@ -12,7 +12,7 @@ so accuracy falls from ``b`` (at low loss) to ``a + b`` (at high loss). Bounds:
 The fit minimises the sum of squared accuracy residuals (``scipy.optimize.least_squares``, trust-region
 reflective, from a fixed grid of starts — deterministic), with the paper's anchor point (L = 0, Acc = 1)
 added by default. Uncertainty: a bootstrap over runs (``clusters=``; a curve's smoothed checkpoints are
-not independent) or over points, each resample refitted from the estimate and the paper's start.
+not independent) or over points, each resample refitted from the estimate.
 """
 
 from __future__ import annotations
@@ -205,13 +205,12 @@ def fit_sigmoid(loss: Any, accuracy: Any, *, chance: float | None = None,
         keys, inv = np.unique(lab, return_inverse=True)
         members = [np.flatnonzero(inv == i) for i in range(len(keys))]
         out = np.empty((int(bootstrap), 4))
-        paper = _grid(x, chance)[0]
         for i in range(int(bootstrap)):
             pick = np.concatenate([members[j] for j in g.integers(0, len(keys), len(keys))])
             xb, yb = x[pick], y[pick]
             if anchor is not None:
                 xb, yb = np.append(xb, anchor[0]), np.append(yb, anchor[1])
-            out[i], _ = _solve(xb, yb, [p, paper], chance)
+            out[i], _ = _solve(xb, yb, [p], chance)  # warm start at the estimate
         samples = _readonly(out)
     return SigmoidFit(params=dict(zip(PARAMS, map(float, p))), chance=chance, sse=sse, n_points=len(x),
                       n_clusters=len(np.unique(lab)), loss=_readonly(x), accuracy=_readonly(y), samples=samples,
