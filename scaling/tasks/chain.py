@@ -177,7 +177,9 @@ def predict_accuracy(step1: Any, step2: SigmoidFit | None = None, *, n_params: A
     """Chained prediction of accuracy at target(s) (N, D), with a ``level`` interval.
 
     ``step1``: a :class:`~scaling.FitResult` of the task loss (or a :class:`TaskLaw`, then ``step2`` may
-    be omitted); ``step2``: a :class:`SigmoidFit`. The interval pushes every step-1 parameter sample's
+    be omitted); ``step2``: a :class:`SigmoidFit`. Warns :class:`~scaling.errors.ExtrapolationWarning`
+    when a target lies far beyond the fitted runs' compute or D/N (a ladder's targets always do: read the
+    interval as parameter uncertainty only). The interval pushes every step-1 parameter sample's
     loss (bootstrap samples, or draws from its covariance) through every step-2 bootstrap sample; a step
     without either contributes its point estimate only (``uncertainty`` records which steps were sampled).
     """
@@ -197,7 +199,11 @@ def predict_accuracy(step1: Any, step2: SigmoidFit | None = None, *, n_params: A
     if bad.size:
         raise DataError(format_message("n_params/n_tokens", "of predict_accuracy()", "finite and > 0",
                                        f"N = {N[bad[0]]!r}, D = {D[bad[0]]!r} at target {int(bad[0])}"))
-    L = np.asarray(step1.predict(N, D), dtype=float)
+    from ..extrapolation import check_extrapolation
+
+    # a ladder exists to extrapolate: say how far (ExtrapolationWarning), once, naming this function
+    check_extrapolation(step1, n_params=N, n_tokens=D, where="predict_accuracy()")
+    L = np.asarray(step1.law.predict(step1.params, n_params=N, n_tokens=D), dtype=float)
     acc = step2.predict(L)
     draws = step1._param_draws()  # bootstrap/MCMC samples, else draws from a covariance, else None
     used = []
