@@ -89,6 +89,8 @@ def test_fit_sigmoid_recovers_parameters_and_bootstraps() -> None:
         f.sse = 0.0  # type: ignore[misc]
     with pytest.raises(ValueError):
         f.loss[0] = 1.0  # read-only arrays
+    with pytest.raises(TypeError):
+        f.params["a"] = 0.0  # type: ignore[index]  # read-only mapping
 
 
 def test_fit_sigmoid_chance_bounds_keep_accuracy_above_chance() -> None:
@@ -138,6 +140,8 @@ def law() -> sc.tasks.TaskLaw:
 
 def test_task_law_and_chained_prediction_with_intervals(law: sc.tasks.TaskLaw) -> None:
     N, D = np.array([3e9, 6e9]), np.array([1e11, 3e11])
+    with pytest.warns(sc.errors.ExtrapolationWarning, match=r"predict_accuracy\(\) lies beyond"):
+        law.predict(N, D)  # 14x the ladder's compute
     true_loss = 0.5 + 40 / N ** 0.3 + 60 / D ** 0.25
     pred = law.predict(N, D, level=0.9)
     assert np.array(pred.task_loss) == pytest.approx(true_loss, rel=0.02)

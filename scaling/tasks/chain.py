@@ -14,7 +14,9 @@ does not depend on the unit).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -93,7 +95,10 @@ class TaskLaw:
     step2: SigmoidFit
     points1: pd.DataFrame = field(repr=False)
     points2: pd.DataFrame = field(repr=False)
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
 
     def predict_loss(self, n_params: Any, n_tokens: Any) -> np.ndarray:
         """Step 1 alone: the task loss at (N, D)."""
@@ -238,9 +243,12 @@ class SingleStepFit:
     """Accuracy directly from (N, D): Acc = a / (1 + exp(−(A/N^α + B/D^β + E))) + b (the paper's
     single-step alternative, fitted on the per-run final accuracies). Immutable."""
 
-    params: dict[str, float]
+    params: Mapping[str, float]
     objective: float
     n_points: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def predict(self, n_params: Any, n_tokens: Any) -> np.ndarray:
         p = self.params

@@ -83,8 +83,8 @@ def cmd_predict_task(args: argparse.Namespace, out: Any) -> int:
     pred = law.predict(np.array(args.n_params), np.array(n_tokens), level=args.level)
     frame = pred.to_frame()
     if args.json:
-        out.json({"prediction": frame, "step1": law.step1.params.to_dict(), "step2": law.step2.params,
-                  "runs": int(len(law.points1)), "settings": law.settings})
+        out.json({"prediction": frame, "step1": law.step1.params.to_dict(), "step2": dict(law.step2.params),
+                  "runs": int(len(law.points1)), "settings": dict(law.settings)})
         return 0
     from ..predict.result import format_number
 

@@ -8,7 +8,9 @@ grid of starts (deterministic); with ``bootstrap`` the points are resampled and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -24,10 +26,13 @@ __all__ = ["ErrorLawFit", "fit_error_law"]
 class ErrorLawFit:
     """Fitted Err(L) = eps − k·exp(−gamma·L). Immutable."""
 
-    params: dict[str, float]
+    params: Mapping[str, float]
     sse: float
     n_points: int
     samples: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def predict(self, loss: Any) -> np.ndarray:
         p = self.params

@@ -17,7 +17,9 @@ not independent) or over points, each resample refitted from the estimate.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -66,7 +68,7 @@ class SigmoidFit:
         Anchor, starts, bootstrap kind.
     """
 
-    params: dict[str, float]
+    params: Mapping[str, float]
     chance: float | None
     sse: float
     n_points: int
@@ -74,7 +76,11 @@ class SigmoidFit:
     loss: np.ndarray = field(repr=False)
     accuracy: np.ndarray = field(repr=False)
     samples: np.ndarray | None = field(default=None, repr=False)
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # read-only mappings: the result cannot be edited in place
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
 
     def predict(self, loss: Any) -> np.ndarray:
         """Accuracy at task loss ``loss``."""
