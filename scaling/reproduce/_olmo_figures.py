@@ -98,13 +98,15 @@ def step2_figure(laws: dict[str, Any], path: Path, formats: tuple[str, ...], fra
         ax.grid(alpha=0.3)
     for ax in axes[len(laws):]:
         ax.set_visible(False)
+    from matplotlib.lines import Line2D
+
     handles, labels = axes[0].get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
-    for h in uniq.values():
-        if hasattr(h, "set_alpha"):
-            h.set_alpha(1)
-    fig.legend(list(uniq.values()), list(uniq.keys()), loc="outside lower center", ncol=len(uniq), fontsize="small",
-               markerscale=3)
+    sizes = [s for s in SIZE_COLORS if s in uniq]  # proxies: the scatter points are tiny and translucent
+    proxies = [Line2D([], [], ls="", marker="o", color=SIZE_COLORS[s], label=s) for s in sizes]
+    rest = [(k, h) for k, h in uniq.items() if k not in SIZE_COLORS]
+    fig.legend(proxies + [h for _, h in rest], sizes + [k for k, _ in rest], loc="outside lower center",
+               ncol=len(sizes) + len(rest), fontsize="small")
     fig.suptitle("Step 2: accuracy = a/(1 + exp(−k(L − L0))) + b on all checkpoints after the first 10 % "
                  "(5-point moving average)", fontsize="medium")
     return _save(fig, path, formats)

@@ -252,7 +252,8 @@ def run(out: Path, opts: Options) -> Report:
         "Variance analysis (1B-10xC, last 10 checkpoints, unsmoothed): tasks whose loss CV exceeds 0.7 % or "
         f"whose accuracy CV exceeds 2 % are marked unpredictable: {', '.join(unpredictable) or 'none'}.",
         "Actual accuracy: mean of the last 5 rows of the target's evaluation file (one row for 7B).",
-        "Every target prediction extrapolates far beyond the ladder (7B-4T: ~50x the compute of 1B-10xC; "
+        "Every target prediction extrapolates far beyond the ladder (6ND: ~80x the compute of 1B-10xC for 7B-4T, "
+        "~200x for 13B-5T; "
         "the ExtrapolationWarning this raises is silenced here, by design of a ladder).",
     ) + tuple(f"step-1 diagnostic: {f}" for f in flags)
     var_table = var
