@@ -41,6 +41,8 @@ def test_pca_explains_97_percent_in_three_components(table: pd.DataFrame) -> Non
         p.standardize = True  # type: ignore[misc]
     with pytest.raises(DataError, match="present"):
         capability_pca(table, ["MMLU", "nope"])
+    with pytest.raises(DataError, match="complete rows"):
+        capability_pca(table.head(3))
 
 
 def test_family_fits_and_backtest(table: pd.DataFrame) -> None:
@@ -57,6 +59,8 @@ def test_family_fits_and_backtest(table: pd.DataFrame) -> None:
     assert b.mae_heldout < 0.08  # GSM8K of the strongest models within 8 points on average
     with pytest.raises(DataError, match="holdout"):
         sigmoid_backtest(table, "GSM8K", holdout=1.5)
+    with pytest.raises(DataError, match="a column"):
+        sigmoid_backtest(table, "NoSuchBench")
 
 
 def test_capability_sigmoid_recovers_a_known_curve() -> None:
@@ -66,3 +70,5 @@ def test_capability_sigmoid_recovers_a_known_curve() -> None:
     assert (s.k, s.x0) == pytest.approx((4.0, 0.2), rel=1e-6)
     with pytest.raises(DataError, match="chance"):
         fit_capability_sigmoid(x, y, chance=1.0)
+    with pytest.raises(DataError, match="at least 3"):
+        fit_capability_sigmoid(x[:2], y[:2])

@@ -42,9 +42,9 @@ def test_dataset(frame: pd.DataFrame) -> None:
     assert frame.loc[frame["run"] == "peteish7_eval_anneal", "n_tokens"].iloc[0] == 3945065873408.0
     # MMLU = the weighted mean of its four test subsets
     row = frame.iloc[100]
-    w = R_W = {"stem": 0.215, "humanities": 0.335, "social_sciences": 0.219, "other": 0.231}
+    w = {"stem": 0.215, "humanities": 0.335, "social_sciences": 0.219, "other": 0.231}  # REFERENCE.md §12
     assert row["acc_mmlu_test"] == pytest.approx(sum(row[f"acc_mmlu_{k}_test"] * v for k, v in w.items())
-                                                 / sum(R_W.values()))
+                                                 / sum(w.values()))
     raw = pd.read_csv(fetch_file("olmo_ladder", "src/scripts/paper/data/ladder-runs/190M-1xC.csv", download=False))
     assert frame.loc[frame["run"] == "190M-1xC", "bpb_hellaswag_val"].tolist() == \
         raw["eval/downstream_bpb/hellaswag_val_rc_5shot_bpb"].tolist()
@@ -134,3 +134,7 @@ def test_cli_predict_task(capsys) -> None:  # type: ignore[no-untyped-def]
     assert out["prediction"][0]["lower"] < out["prediction"][0]["accuracy"] < out["prediction"][0]["upper"]
     assert main(args[:4] + ["--where", "nosuch=1"] + args[4:]) == 2
     assert "no column 'nosuch'" in capsys.readouterr().err
+    assert main(args[:4] + ["--where", "role"] + args[4:]) == 2
+    assert "COLUMN=V1,V2" in capsys.readouterr().err
+    assert main(args + ["--n-tokens", "1e12", "2e12"]) == 2  # two D for one N
+    assert "--n-tokens takes one value or one per --n-params" in capsys.readouterr().err

@@ -57,6 +57,10 @@ def test_final_and_curve_points_follow_the_recipe() -> None:
         final_points(c, "bpb_x")
     with pytest.raises(DataError, match="warmup"):
         curve_points(c, "bpb", "acc", warmup=1.0)
+    with pytest.raises(DataError, match="Option last"):
+        final_points(c, "bpb", last=0)
+    with pytest.raises(DataError, match="RunTable or a pandas DataFrame"):
+        final_points([1, 2, 3], "bpb")
     bad = c.copy()
     bad.loc[19, "bpb"] = np.nan
     with pytest.raises(DataError, match="finite"):
