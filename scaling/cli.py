@@ -777,7 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .tasks.cli import add_parser as _add_predict_task
 
-    _add_predict_task(sub)
+    _add_predict_task(sub, sys.modules[__name__])
     return parser
 
 

@@ -6,10 +6,9 @@ import argparse
 from typing import Any
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``predict-task`` on the subparsers of :func:`scaling.cli.build_parser`."""
-    from .. import cli as C
-
+def add_parser(sub: Any, C: Any) -> None:
+    """Register ``predict-task`` on the subparsers of :func:`scaling.cli.build_parser`; ``C`` is the
+    :mod:`scaling.cli` module (passed in, so that this module never imports it: no import cycle)."""
     p = sub.add_parser(
         "predict-task", help="predict a benchmark accuracy from ladder curves (two-step task law)",
         description="Fit step 1 (task loss from N, D; Chinchilla form, Huber on log residuals) on each run's final "
@@ -40,13 +39,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--level", type=C._level, default=0.9, help="interval level (default 0.9)")
     C._common(p)
-    p.set_defaults(func=cmd_predict_task)
+    p.set_defaults(func=lambda args, out: cmd_predict_task(args, out, C))
 
 
-def _select(table: Any, where: list[str] | None) -> Any:
+def _select(table: Any, where: list[str] | None, C: Any) -> Any:
     import numpy as np
-
-    from .. import cli as C
 
     for item in where or ():
         if "=" not in item:
@@ -67,15 +64,14 @@ def _select(table: Any, where: list[str] | None) -> Any:
     return table
 
 
-def cmd_predict_task(args: argparse.Namespace, out: Any) -> int:
+def cmd_predict_task(args: argparse.Namespace, out: Any, C: Any) -> int:
     import numpy as np
 
-    from .. import cli as C
     from .chain import task_law
 
     if len(args.n_tokens) not in (1, len(args.n_params)):
         raise C.UsageError("--n-tokens takes one value or one per --n-params")
-    table = _select(C._load_source(args), args.where)
+    table = _select(C._load_source(args), args.where, C)
     law = task_law(table, args.loss_column, args.accuracy_column, last=args.last, warmup=args.warmup,
                    window=args.window, objective=args.objective, chance=args.chance, bootstrap=args.bootstrap,
                    by=args.by, rng=args.seed)
