@@ -19,6 +19,7 @@ from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
                       inference_optimal, list_published, predict_loss)
 from .data import RunTable, read_csv_runs, read_mlflow, read_table, read_tensorboard, read_wandb
+from .tasks import fit_sigmoid, predict_accuracy, task_law
 
 #: submodules reached as attributes on first use (``sc.plot`` imports matplotlib only then)
 _LAZY = ("plot", "reproduce", "doubledescent", "demo", "cli")
@@ -28,7 +29,7 @@ __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_ten
            "get_law", "list_laws", "register_law", "FitResult", "fit", "approach1", "approach2", "fit_power_law",
            "backtest", "compare", "Bootstrap", "bootstrap", "MCMC", "Profile", "derived", "Allocation",
            "compute_optimal", "data_constrained_optimal",
-           "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]
+           "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", "task_law", "predict_accuracy", "fit_sigmoid", *_LAZY]
 __all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity", "plan_runs", "RunPlan"]
 
 

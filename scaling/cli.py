@@ -686,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("datasets", help="list or describe the registered published datasets",
-                       description="The five registered published datasets (license, source, what they back).")
+                       description="The registered published datasets (license, source, what they back).")
     p.add_argument("action", choices=("list", "show"))
     p.add_argument("name", nargs="?", metavar="NAME", help="dataset for `show`")
     _common(p)
@@ -751,7 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="reproduce a paper's figures and numbers (report with pass/fail)",
                        description="Write figures and a report (report.md, report.json) with the published numbers "
                                    "next to ours. NAME: chinchilla, kaplan, porian, gadre, datablations, llama3, "
-                                   "double-descent, or all.")
+                                   "double-descent, olmo-ladder, observational, or all.")
     from .reproduce import REPRODUCTIONS
 
     p.add_argument("name", nargs="?", metavar="NAME", choices=(*REPRODUCTIONS, "all"))
@@ -781,6 +781,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .estimation.planning_runs import add_parser as _add_plan_runs
 
     _add_plan_runs(sub, _common)
+
+    from .tasks.cli import add_parser as _add_predict_task
+
+    _add_predict_task(sub, sys.modules[__name__])
     return parser
 
 

@@ -22,7 +22,7 @@ from scaling.estimation.uncertainty import Bootstrap  # noqa: E402
 from scaling.predict import compute_optimal  # noqa: E402
 from scaling import read_table  # noqa: E402
 
-SUBCOMMANDS = ("datasets", "fit", "optimal", "laws", "backtest", "plot", "reproduce", "demo", "plan-runs")
+SUBCOMMANDS = ("datasets", "fit", "optimal", "laws", "backtest", "plot", "reproduce", "demo", "plan-runs", "predict-task")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_help_lists_every_subcommand(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
     for name in SUBCOMMANDS:
-        assert f"    {name} " in out, name
+        assert f"    {name} " in out or f"    {name}\n" in out, name
     assert "Exit codes: 0 success, 1" in out
     for name in SUBCOMMANDS:
         code, out, _ = run(capsys, name, "--help")
@@ -71,7 +71,7 @@ def test_datasets_list_and_show(capsys):
     for name in ("epoch_chinchilla", "gadre_overtraining", "porian_resolving", "muennighoff_datablations",
                  "colpret_curves"):
         assert f"\n{name}\n" in "\n" + out
-    assert out.count("  license: ") == 5 and out.count("  source:  ") == 5
+    assert out.count("  license: ") == 7 and out.count("  source:  ") == 7
     code, out, _ = run(capsys, "datasets", "list", "--json")
     rows = json.loads(out)
     assert [r["name"] for r in rows][:2] == ["epoch_chinchilla", "gadre_overtraining"] and "license" in rows[0]

@@ -33,7 +33,7 @@ from scaling.datasets import parsers as P
 from scaling.errors import DataError, DatasetError
 
 NAMES = ["epoch_chinchilla", "gadre_overtraining", "porian_resolving", "muennighoff_datablations",
-         "colpret_curves"]
+         "colpret_curves", "olmo_ladder", "obsscaling"]
 EPOCH_FILE = "data/svg_extracted_data.csv"
 EPOCH_SHA = "193478df4e90f040016431996c45682659306840ecdadf83cfb9cd5ca0aa1b30"
 MIRROR = os.environ.get("SCALING_DATA_DIR", "")  # the real mirror (fixtures below point the env elsewhere)
@@ -108,7 +108,7 @@ def test_list_datasets_has_the_five_with_provenance() -> None:
     assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", s) for s in df["source"])
     assert df.set_index("name")["rows"].to_dict() == {
         "epoch_chinchilla": 245, "gadre_overtraining": 104, "porian_resolving": 1745,
-        "muennighoff_datablations": 296, "colpret_curves": 5591}
+        "muennighoff_datablations": 296, "colpret_curves": 5591, "olmo_ladder": 4196, "obsscaling": 148}
     assert df.set_index("name").loc["porian_resolving", "arxiv"] == "2406.19146"
     assert "MIT" in df.set_index("name").loc["gadre_overtraining", "license"]
     assert "Apache-2.0" in df.set_index("name").loc["muennighoff_datablations", "license"]
@@ -122,8 +122,8 @@ def test_registry_files_are_pinned() -> None:
             url = spec.url(rf.path)
             assert url.startswith(f"https://raw.githubusercontent.com/{spec.repo}/{spec.commit}/")
     gadre = get_dataset("gadre_overtraining")
-    assert len(gadre.files) == 104
-    assert len({f.sha256 for f in gadre.files}) == 104
+    assert len(gadre.files) == 208  # 104 model files + their 104 downstream evaluations
+    assert len({f.sha256 for f in gadre.files}) == 208
     assert get_dataset("epoch_chinchilla").file(EPOCH_FILE).sha256 == EPOCH_SHA
     assert get_dataset("epoch_chinchilla").url(EPOCH_FILE) == (
         "https://raw.githubusercontent.com/epoch-research/analyzing-chinchilla/"
@@ -132,8 +132,12 @@ def test_registry_files_are_pinned() -> None:
 
 def test_gadre_checksums_match_the_mirror() -> None:
     folder = mirror_file("gadre_overtraining", "exp_data/models/rpj-open_lm_7b-1.0.json").parent
-    listed = {f.path.removeprefix("exp_data/models/") for f in get_dataset("gadre_overtraining").files}
+    listed = {f.path.removeprefix("exp_data/models/") for f in get_dataset("gadre_overtraining").files
+              if f.path.startswith("exp_data/models/")}
     assert listed == {p.name for p in folder.glob("*.json")}
+    evals = {f.path.removeprefix("exp_data/evals/") for f in get_dataset("gadre_overtraining").files
+             if f.path.startswith("exp_data/evals/")}
+    assert evals == {p.name for p in (folder.parent / "evals").glob("*.json")}
     for rf in get_dataset("gadre_overtraining").files:
         assert fetch_file("gadre_overtraining", rf.path, download=False).is_file()
 
@@ -363,6 +367,12 @@ def test_gadre_overtraining_matches_flat_table() -> None:
     assert (df["group"] == flat["dataset_name"].to_numpy()).all()
     # C = 6ND in float (the int64 product overflows for the large runs)
     np.testing.assert_allclose(df["flops"], 6.0 * df["n_params"] * df["n_tokens"], rtol=1e-12)
+    # downstream accuracies of the 46 tasks, as the flat table; average errors over the 46 and the 17
+    for task in P.GADRE_TASKS:
+        np.testing.assert_array_equal(df[f"acc_{task}"].to_numpy(), flat[f"acc_{task}"].to_numpy(), task)
+    assert len(P.GADRE_TASKS) == 46 and len(P.GADRE_SUBSET) == 17 and set(P.GADRE_SUBSET) <= set(P.GADRE_TASKS)
+    np.testing.assert_allclose(df["err_avg_subset"], 1 - flat[[f"acc_{t}" for t in P.GADRE_SUBSET]].mean(axis=1),
+                               rtol=1e-12)
 
 
 def test_gadre_overtraining_ranges() -> None:
@@ -607,9 +617,14 @@ def test_colpret_datablations() -> None:
 def test_meta_records_provenance(name: str) -> None:
     t = load_or_skip(name)
     spec = get_dataset(name)
-    for key, value in {"dataset": name, "source": spec.source, "license": spec.license, "arxiv": spec.arxiv,
-                       "n_params_convention": spec.n_params_convention}.items():
-        assert t.meta[key] == value
+    expected = {"dataset": name, "source": spec.source, "license": spec.license, "arxiv": spec.arxiv}
+    if isinstance(t, pd.DataFrame):  # a plain table (obsscaling: models with scores, not runs)
+        meta = t.attrs
+    else:
+        meta = t.meta
+        expected["n_params_convention"] = spec.n_params_convention
+    for key, value in expected.items():
+        assert meta[key] == value
 
 
 def test_nothing_written_to_the_cache_when_the_mirror_has_it() -> None:

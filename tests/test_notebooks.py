@@ -17,6 +17,7 @@ NEEDS = {
     "02_reproduce_chinchilla.ipynb": (("epoch_chinchilla", {}),),
     "03_kaplan_vs_chinchilla.ipynb": (("porian_resolving", {"table": "optimal_pairs"}),),
     "04_your_own_logs.ipynb": (),
+    "05_will_my_model_pass.ipynb": (("olmo_ladder", {}),),
 }
 #: 12-20 s each: several full fits
 SLOW = {"01_fit_your_own_loss_curves.ipynb", "02_reproduce_chinchilla.ipynb", "04_your_own_logs.ipynb"}

@@ -35,7 +35,7 @@ def _files_ok(rep: Report, out, stems):  # type: ignore[no-untyped-def]
 def test_list():
     df = list_reproductions()
     assert list(df["name"]) == ["chinchilla", "kaplan", "porian", "gadre", "datablations", "llama3", "double-descent",
-                                "sensitivity"]
+                                "sensitivity", "olmo-ladder", "observational"]
     assert set(df["name"]) == set(REPRODUCTIONS)
 
 
@@ -111,6 +111,12 @@ def test_gadre(tmp_path):
     _files_ok(rep, tmp_path, ["gadre_overtraining"])
     assert rep.check("relative error extrapolating to 1.4B").ours == pytest.approx(0.7103, abs=1e-3)
     assert rep.check("relative error extrapolating to 6.9B").ours == pytest.approx(0.7320, abs=1e-3)
+    # the downstream panel: Err(L) = eps - k exp(-gamma L) on 6 runs, as the authors' curve_fit
+    _files_ok(rep, tmp_path, ["gadre_downstream"])
+    fits = rep.table("Downstream law fits (Err = eps − k·exp(−gamma·L))")
+    assert set(fits.index) == {"err_avg_subset", "err_avg"}  # values: tests/test_downstream.py
+    pred = rep.table("Downstream predictions (average top-1 error)")
+    assert len(pred) == 8 and pred["relative error %"].between(0, 5).all()
 
 
 @pytest.mark.slow
@@ -207,3 +213,9 @@ def test_missing_dataset_fails_under_require_data(tmp_path, monkeypatch):
     monkeypatch.setenv("SCALING_REQUIRE_DATA", "0")
     tables, notes, figs = _datablations_bump(tmp_path, Options(), [])
     assert tables == {} and figs == [] and "with SCALING_REQUIRE_DATA=1 this is an error" in notes[0]
+def test_observational(tmp_path):
+    load_or_skip("obsscaling")
+    rep = reproduce("observational", tmp_path)
+    assert rep.passed, rep.summary_lines()
+    _files_ok(rep, tmp_path, ["observational_pca", "observational_families", "observational_backtest"])
+    assert rep.check("cumulative explained variance, PCs 1-3 (centred)").ours == pytest.approx(0.974, abs=5e-4)

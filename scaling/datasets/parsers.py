@@ -49,6 +49,10 @@ __all__ = [
     "parse_muennighoff_datablations",
     "parse_colpret_gpt3",
     "parse_colpret_datablations",
+    "parse_olmo_ladder",
+    "parse_obsscaling",
+    "OLMO_LADDER_N_PARAMS",
+    "OLMO_MMLU_WEIGHTS",
     "datablations_parse_name",
 ]
 
@@ -160,7 +164,10 @@ def parse_gadre_overtraining(fetch: Fetch, files: Sequence[str], *, split: str =
                                           f"one of {list(GADRE_SPLITS)}", repr(split),
                                           "c4_val (C4 validation) is the paper's default."))
     rows = []
+    evals = {f for f in files if f.startswith("exp_data/evals/")}
     for path in files:
+        if not path.startswith("exp_data/models/"):
+            continue
         local = fetch(path)
         try:
             j = json.loads(local.read_text(encoding="utf-8"))
@@ -196,6 +203,9 @@ def parse_gadre_overtraining(fetch: Fetch, files: Sequence[str], *, split: str =
         row["eval_tokens"] = int(res["tokens"])
         for name in GADRE_SPLITS:
             row[f"loss_{name}"] = float(by_split[name]["loss"])
+        ev = f"exp_data/evals/evaluation_{Path(path).stem}_heavy.json"
+        if ev in evals:
+            row.update(_gadre_downstream(fetch, ev))
         rows.append(row)
     frame = pd.DataFrame(rows)
     return Parsed(frame, None, {
@@ -203,7 +213,42 @@ def parse_gadre_overtraining(fetch: Fetch, files: Sequence[str], *, split: str =
                 "final checkpoint; loss_lower95/upper95 are the sequence-bootstrap 95% bounds",
         "split": split,
         "token_multiplier": "M = D/N = 20 x chinchilla_multiplier",
+        "downstream": "acc_<task>: in-context accuracy of exp_data/evals/evaluation_<model>_heavy.json; "
+                      "err_avg = mean top-1 error (1 - accuracy) over the paper's 46 tasks, err_avg_subset over "
+                      "its 17-task split (scaling/constants.py FRIENDLY_CITATIONS and SUBSET of the repo)",
     })
+
+
+#: The 46 downstream tasks of Gadre et al. 2024 (``FRIENDLY_CITATIONS`` of the repo's scaling/constants.py).
+GADRE_TASKS: tuple[str, ...] = (
+    "agi_eval_lsat_ar", "agi_eval_lsat_rc", "agi_eval_lsat_lr", "agi_eval_sat_en", "arc_easy", "arc_challenge",
+    "bbq", "bigbench_conceptual_combinations", "bigbench_conlang_translation", "bigbench_cs_algorithms",
+    "bigbench_dyck_languages", "bigbench_elementary_math_qa", "bigbench_misconceptions",
+    "bigbench_language_identification", "bigbench_logical_deduction", "bigbench_novel_concepts",
+    "bigbench_operators", "bigbench_repeat_copy_logic", "bigbench_qa_wikidata", "bigbench_strange_stories",
+    "bigbench_strategy_qa", "bigbench_understanding_fables", "boolq", "commonsense_qa", "copa", "coqa",
+    "enterprise_pii_classification", "hellaswag", "hellaswag_zeroshot", "jeopardy", "lambada_openai", "logi_qa",
+    "math_qa", "mmlu", "mmlu_zeroshot", "openbook_qa", "piqa", "pubmed_qa_labeled", "simple_arithmetic_nospaces",
+    "simple_arithmetic_withspaces", "siqa", "squad", "winogender_mc_female", "winogender_mc_male", "winograd",
+    "winogrande")
+#: Their 17-task split (``SUBSET``): tasks above chance early in training, used for Figure 1.
+GADRE_SUBSET: tuple[str, ...] = (
+    "bigbench_operators", "pubmed_qa_labeled", "hellaswag_zeroshot", "boolq", "arc_easy", "coqa",
+    "bigbench_dyck_languages", "lambada_openai", "bigbench_novel_concepts", "winograd", "bigbench_cs_algorithms",
+    "commonsense_qa", "bigbench_qa_wikidata", "hellaswag", "copa", "squad", "piqa")
+
+
+def _gadre_downstream(fetch: Fetch, path: str) -> dict[str, float]:
+    try:
+        icl = json.loads(fetch(path).read_text(encoding="utf-8"))["eval_metrics"]["icl"]
+        acc = {k: float(icl[k]) for k in GADRE_TASKS}
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _bad_file(path, f"an evaluation JSON with eval_metrics.icl accuracies of the {len(GADRE_TASKS)} tasks",
+                        f"{type(exc).__name__}: {exc}") from exc
+    out = {f"acc_{k}": v for k, v in acc.items()}
+    out["err_avg"] = float(np.mean([1.0 - acc[k] for k in GADRE_TASKS]))
+    out["err_avg_subset"] = float(np.mean([1.0 - acc[k] for k in GADRE_SUBSET]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,3 +604,154 @@ def parse_colpret_datablations(fetch: Fetch) -> Parsed:
         "flops": "the upstream 'flops' column is ignored (wrong: it decreases along a curve); C = 6 N D is derived",
         "n_params": "num_params labels mapped to 2.81e9 / 4.2465e9 / 8.67e9 (datablations PARAMS_MAP, with embeddings)",
     })
+
+
+# --------------------------------------------------------------------------------------------
+# olmo_ladder
+# --------------------------------------------------------------------------------------------
+
+OLMO_LADDER_DIR = "src/scripts/paper/data/ladder-runs"
+OLMO_LADDER_CONFIG = "src/scripts/paper/configs/final.json"
+#: Non-embedding parameter counts by size label: configs/final.json of allenai/OLMo-ladder (190M ... 1.3B,
+#: 7B, 13B) and ``MODEL_PARAMS`` of its ``src/scaling/utils.py`` (3B = "3.2B", absent from the config).
+OLMO_LADDER_N_PARAMS: dict[str, float] = {
+    "190M": 190354176.0, "370M": 371262464.0, "760M": 758220288.0, "1B": 1279395840.0, "3B": 3169537280.0,
+    "peteish7": 6887575552.0, "peteish13": 13202396160.0,
+}
+#: The four MMLU test (val) subsets and the weights of their mean (the repo's ``WEIGHT_BY_KEY``).
+OLMO_MMLU_WEIGHTS: dict[str, float] = {"stem": 0.215, "humanities": 0.335, "social_sciences": 0.219, "other": 0.231}
+_OLMO_RUN = re.compile(r"^(190M|370M|760M|1B|3B)-(0\.5|1|2|5|10)xC(-rerun)?$")
+
+
+def olmo_ladder_runs(files: Sequence[str]) -> list[str]:
+    """The per-run CSV files among a dataset's registered files (paths in the repository)."""
+    return [f for f in files if f.startswith(OLMO_LADDER_DIR + "/") and f.endswith(".csv")]
+
+
+def _olmo_columns(raw: pd.DataFrame) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    for c in raw.columns:
+        m = re.fullmatch(r"eval/(.+)/CrossEntropyLoss", c)
+        if m:
+            out[f"loss_{m.group(1).removesuffix('-validation')}"] = raw[c].astype(float)
+            continue
+        m = re.fullmatch(r"eval/downstream_bpb/(.+)_rc_5shot_bpb", c)
+        if m:
+            out[f"bpb_{m.group(1)}"] = raw[c].astype(float)
+            continue
+        m = re.fullmatch(r"eval/downstream/(.+)_rc_5shot_len_norm", c)
+        if m:
+            out[f"acc_{m.group(1)}"] = raw[c].astype(float)
+    for c in raw.columns:  # BoolQ has no length-normalised accuracy: its plain accuracy
+        m = re.fullmatch(r"eval/downstream/(.+)_rc_5shot_acc", c)
+        if m and f"acc_{m.group(1)}" not in out:
+            out[f"acc_{m.group(1)}"] = raw[c].astype(float)
+    for split in ("test", "val"):
+        for kind in ("bpb", "acc"):
+            cols = [f"{kind}_mmlu_{s}_{split}" for s in OLMO_MMLU_WEIGHTS]
+            if all(c in out for c in cols):
+                w = np.array(list(OLMO_MMLU_WEIGHTS.values()))
+                out[f"{kind}_mmlu_{split}"] = sum(out[c] * wi for c, wi in zip(cols, w)) / w.sum()
+    return out
+
+
+def parse_olmo_ladder(fetch: Fetch, files: Sequence[str]) -> Parsed:
+    """Bhagia et al. 2024's ladder: one row per evaluated checkpoint of every run file.
+
+    ``run`` = the file's stem (``"190M-1xC"``, ``"190M-1xC-rerun"``, ``"peteish7_eval_anneal"``, ...);
+    ``size`` = ``190M`` / ``370M`` / ``760M`` / ``1B`` / ``3B`` / ``peteish7`` / ``peteish13``;
+    ``multiplier`` = the token multiple of Chinchilla (NaN for the targets); ``role`` = ``"ladder"`` (the
+    original ladder files), ``"rerun"`` (the ``-1xC-rerun`` files), ``"target"`` (the files the paper
+    evaluates its 7B-4T and 13B-5T predictions on: ``peteish7_eval_anneal``, ``peteish13_eval_final``) or
+    ``"target-curve"`` (the targets' other evaluation files). ``n_params`` = non-embedding parameter count
+    (:data:`OLMO_LADDER_N_PARAMS`), ``n_tokens`` = ``throughput/total_tokens`` (else ``_step`` x
+    ``batch_size_in_tokens``, as the paper), ``step`` = ``_step``, ``loss`` = C4 validation loss (nats/token).
+    Task metrics: ``bpb_<task>`` (``*_rc_5shot_bpb``, bits per byte of the correct continuation),
+    ``acc_<task>`` (``*_rc_5shot_len_norm``; BoolQ: ``*_rc_5shot_acc``), ``loss_<set>`` for the 11
+    validation sets; ``bpb_mmlu_test`` / ``acc_mmlu_test`` (and ``_val``) are the weighted means of the
+    four MMLU subsets (:data:`OLMO_MMLU_WEIGHTS`). The other upstream columns are dropped.
+    """
+    config_path = fetch(OLMO_LADDER_CONFIG)
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        cfg_n = {Path(p).stem: float(c["n"]) for c in config.values() for p in c["paths"]}
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _bad_file(OLMO_LADDER_CONFIG, "the ladder's run configuration (paths, n)", exc) from exc
+    parts = []
+    for path in olmo_ladder_runs(files):
+        run = Path(path).stem
+        raw = pd.read_csv(fetch(path))
+        m = _OLMO_RUN.match(run)
+        if m:
+            size, mult, role = m.group(1), float(m.group(2)), "rerun" if m.group(3) else "ladder"
+        elif run.startswith(("peteish7", "peteish13")):
+            size = "peteish13" if run.startswith("peteish13") else "peteish7"
+            mult, role = float("nan"), "target" if run in ("peteish7_eval_anneal", "peteish13_eval_final") \
+                else "target-curve"
+        else:
+            raise _bad_file(path, "a ladder run '<size>-<k>xC[-rerun]' or a peteish7/13 target file", run)
+        n = OLMO_LADDER_N_PARAMS[size]
+        if run in cfg_n and cfg_n[run] != n:
+            raise _bad_file(OLMO_LADDER_CONFIG, f"n = {n:.0f} for {run}", cfg_n[run])
+        if "throughput/total_tokens" in raw.columns:
+            tokens = raw["throughput/total_tokens"].astype(float)
+        elif {"_step", "batch_size_in_tokens"} <= set(raw.columns):
+            tokens = raw["_step"].astype(float) * raw["batch_size_in_tokens"].astype(float)
+        else:
+            raise _bad_file(path, "columns throughput/total_tokens or _step and batch_size_in_tokens",
+                            list(raw.columns[:5]))
+        if "_step" in raw.columns:
+            step = raw["_step"].astype(float)
+        else:  # the 7B anneal file has one row and no _step
+            step = (tokens / raw["batch_size_in_tokens"].astype(float)).round()
+        metrics = _olmo_columns(raw)
+        if "loss_c4_en" not in metrics:
+            raise _bad_file(path, "a column eval/c4_en-validation/CrossEntropyLoss", list(raw.columns[:5]))
+        frame = pd.DataFrame({"run": run, "size": size, "multiplier": mult, "role": role,
+                              "n_params": n, "n_tokens": tokens.to_numpy(), "step": step.to_numpy().astype(np.int64),
+                              "loss": metrics["loss_c4_en"].to_numpy()})
+        frame = pd.concat([frame, pd.DataFrame({k: v.to_numpy() for k, v in metrics.items()})], axis=1)
+        parts.append(frame)
+    frame = pd.concat(parts, ignore_index=True)
+    initial = frame["n_tokens"].to_numpy() <= 0
+    excluded = frame.loc[initial, ["run", "step", "n_tokens"]].assign(
+        reason="checkpoint at step 0 (no tokens seen yet: a scaling law cannot use it)")
+    frame = frame.loc[~initial].reset_index(drop=True)
+    return Parsed(frame, excluded.reset_index(drop=True) if len(excluded) else None, {
+        "loss": "C4 validation cross-entropy (eval/c4_en-validation/CrossEntropyLoss), nats/token",
+        "task metrics": "bpb_<task>: *_rc_5shot_bpb (bits per byte); acc_<task>: *_rc_5shot_len_norm "
+                        "(BoolQ: *_rc_5shot_acc); *_mmlu_test/val: weighted mean of the 4 MMLU subsets "
+                        "(0.215, 0.335, 0.219, 0.231)",
+        "n_params": "non-embedding (configs/final.json; 3B from the repo's MODEL_PARAMS)",
+        "n_tokens": "throughput/total_tokens, else _step x batch_size_in_tokens (the 7B/13B curves)",
+        "role": "ladder | rerun (the -1xC-rerun files; the paper fits the originals) | target | target-curve",
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# obsscaling
+# --------------------------------------------------------------------------------------------
+
+OBSSCALING_FILE = "eval_results/base_llm_benchmark_eval.csv"
+#: The eight base benchmarks of Ruan et al. 2024 (scores are fractions).
+OBSSCALING_BENCHMARKS: tuple[str, ...] = ("MMLU", "ARC-C", "HellaSwag", "Winograd", "TruthfulQA", "GSM8K",
+                                          "XWinograd", "HumanEval")
+
+
+def parse_obsscaling(fetch: Fetch) -> pd.DataFrame:
+    """Ruan et al. 2024's benchmark table of 148 public base models (a plain DataFrame: these are models
+    with scores, not training runs with a loss). ``model``, ``family``, ``n_params`` (= Model Size (B) x 1e9),
+    ``n_tokens`` (= Pretraining Data Size (T) x 1e12), ``flops`` (= FLOPs (1E21) x 1e21; missing for 25
+    models), and the eight benchmark scores (fractions; some missing) under their upstream names."""
+    raw = pd.read_csv(fetch(OBSSCALING_FILE))
+    expected = ["Model", "Model Family", "Model Size (B)", "Pretraining Data Size (T)", "FLOPs (1E21)",
+                *OBSSCALING_BENCHMARKS]
+    if list(raw.columns) != expected:
+        raise _bad_file(OBSSCALING_FILE, f"columns {expected}", list(raw.columns))
+    frame = pd.DataFrame({"model": raw["Model"].astype(str), "family": raw["Model Family"].astype(str),
+                          "n_params": raw["Model Size (B)"].astype(float) * 1e9,
+                          "n_tokens": raw["Pretraining Data Size (T)"].astype(float) * 1e12,
+                          "flops": raw["FLOPs (1E21)"].astype(float) * 1e21})
+    for b in OBSSCALING_BENCHMARKS:
+        frame[b] = raw[b].astype(float)
+    return frame

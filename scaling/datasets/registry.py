@@ -254,11 +254,124 @@ e927bcc8408d7a0c87a59137a37957ab3a1da48936b75157b40857356b2e7dda rw_original-ope
 """
 
 
+# sha256 of the 104 downstream-evaluation files exp_data/evals/<file> of mlfoundations/scaling @ a003c49
+# (computed from the byte-for-byte mirror): the in-context accuracies of each model on 46 tasks.
+_GADRE_EVALS_SHA256 = """
+82d76b589a41a716a275c272285cb933c692d83ba4f79dd321d07b159f412bb8 evaluation_c4_original-d=1024_l=24_h=8-0.25_heavy.json
+82de50bfb36466437ad954d1e2f57ce350ec4db211316bd24b850bfe0e6a9db7 evaluation_c4_original-d=1024_l=24_h=8-0.5_heavy.json
+97894c818c678fb3d71b759ab8d4539d939735b38c96c2958d077b30db38a9b9 evaluation_c4_original-d=1024_l=24_h=8-1.0_heavy.json
+19b415d6f05ef852b1713337a3d849a7de47d026e04393e5f05c6723013aa52d evaluation_c4_original-d=1024_l=24_h=8-16.0_heavy.json
+4ba52562ba732f18b55a6ebc56d6edacb6b56789e0965ace1d6059b394ee99de evaluation_c4_original-d=1024_l=24_h=8-2.0_heavy.json
+dc03cdca25516add5735045a64db1edb6aa4245c2f7b72d53a356ac91f862afc evaluation_c4_original-d=1024_l=24_h=8-4.0_heavy.json
+2bd6869a79ed42b1e3e7c8b90b263c34b12cc2b5b0dc4e20cfdf565d9d8facba evaluation_c4_original-d=1024_l=24_h=8-8.0_heavy.json
+698053164289e3c2e775dc0db8e913df9514b91fa05723a1851783053e5a7983 evaluation_c4_original-d=512_l=8_h=4-0.25_heavy.json
+77893b6338861d8904fe4e9369637b5293775e8d97fa1e9fac05011ff6fd103c evaluation_c4_original-d=512_l=8_h=4-0.5_heavy.json
+a0e372b660a0b1a9fa358f04b889d522ff160f8580cf77dd96e1b168e4760dea evaluation_c4_original-d=512_l=8_h=4-1.0_heavy.json
+10834f7157f78b8c9e8f8f0c5159a84ff89ca741f146683c16dd459a27bca7a1 evaluation_c4_original-d=512_l=8_h=4-16.0_heavy.json
+f1ea2f5bea7ab7a376932758b76f0e1be0da055cf4e7a59dff60122cf6eb212d evaluation_c4_original-d=512_l=8_h=4-2.0_heavy.json
+4b6d3de7cf7155c8cc730feb78cf476b1a895e622daf78c85f2523148a2b3454 evaluation_c4_original-d=512_l=8_h=4-32.0_heavy.json
+64082ee774687d5dcfc52716e70d503894b59cd93fc496cce7b81bc9342fb745 evaluation_c4_original-d=512_l=8_h=4-4.0_heavy.json
+71397d81eb1057e19072a145ecaebfade4bd5f071c012a61d810600d98e9bcf4 evaluation_c4_original-d=512_l=8_h=4-8.0_heavy.json
+65af14c5d9bc3010359bd8f05196634cd4c37b3d337f3ff5565faa50d85ebdd9 evaluation_c4_original-d=576_l=24_h=8-0.25_heavy.json
+7018005e78310197d94b9131206f30bf1741712000d2f3c5ae577864b7e0ea30 evaluation_c4_original-d=576_l=24_h=8-0.5_heavy.json
+06ae03cea1857771253deed34a6180e800da0b7fb086177b57a86852c50cd4c9 evaluation_c4_original-d=576_l=24_h=8-1.0_heavy.json
+8086d1d5c842b1d5dbf4e692bc99bcfb9432d98182d6b73a79c54d9a1fe957e2 evaluation_c4_original-d=576_l=24_h=8-16.0_heavy.json
+8243a20d5330b748cc28b94b28346995bf3675492fd1bfc0014b782fe272cd46 evaluation_c4_original-d=576_l=24_h=8-2.0_heavy.json
+3dd4c9b443dcd6153e688988d9bb01f6bdc41486166e1be6ec73101a03d1db4d evaluation_c4_original-d=576_l=24_h=8-32.0_heavy.json
+0b49254ae617f3758a1d32e7069ca3a0dd526a83aced3f391c8cbd46a555c0b3 evaluation_c4_original-d=576_l=24_h=8-4.0_heavy.json
+8201280d1b9ba503e333b4b0a7055fa564bc35a53f56f2eab065282896e23059 evaluation_c4_original-d=576_l=24_h=8-8.0_heavy.json
+31fa04ddedad803f3a219bfce0d78049f5657021fcca51c1814c86528572299b evaluation_c4_original-d=96_l=8_h=4-0.25_heavy.json
+8d71595b0eb9b1042736630a44fd971e3c9b9bfae60b088bfc9eb5cfcf60dd7a evaluation_c4_original-d=96_l=8_h=4-0.5_heavy.json
+866e0290c817c27a79ef8c0201037213b33d98baf8c157169b92798eb244faff evaluation_c4_original-d=96_l=8_h=4-1.0_heavy.json
+c4f084faaa29c08db678320948e5638b45c13c21f03eb6bbc05e7234774f918f evaluation_c4_original-d=96_l=8_h=4-16.0_heavy.json
+4c08ae42d20499dc9d86b0944a03e7d623cf1c7671f31263eac28d37310419b4 evaluation_c4_original-d=96_l=8_h=4-2.0_heavy.json
+e3e9f3e3b0194b462665ac28d1eeb2a9577c90178bcdb5d8f13817fab0e20b60 evaluation_c4_original-d=96_l=8_h=4-32.0_heavy.json
+d16faaa2f9cf9f9fb613c7dbdf7ed614aa470b3ae853cc5ea797e58041696a79 evaluation_c4_original-d=96_l=8_h=4-4.0_heavy.json
+73d7c034beed526ba226f6dd3019acc0d5fa51047852ad43ef993444f9dcb858 evaluation_c4_original-d=96_l=8_h=4-8.0_heavy.json
+665dca20f7dc054994e4e337696544eff8871d7280790a7889fea98236f49c4f evaluation_c4_original-open_lm_1b-1.0_heavy.json
+8679ee3e4f7ed62a6723690607a99ab93d4f67bbca30473374ff5398747b66ed evaluation_c4_original-open_lm_1b-4.0_heavy.json
+73682bf8c39cea0fd0b224d2c310dd256feec6552ff0b4936668294444b6b62b evaluation_c4_original-open_lm_7b-1.0_heavy.json
+5db297cb6b538b3460783e39ec82771e119e5f2b07cdfa5cdfcc82662449aef1 evaluation_rpj-d=1024_l=24_h=8-0.25_heavy.json
+36e35b2b64e1d4df50aaba6a76de8a80a8ca62b1e39250799dd79b7148a91e0f evaluation_rpj-d=1024_l=24_h=8-0.5_heavy.json
+d457e978adc3b9c23a0b904c75d8a13b371e72a4cfa20e84e7749a04c32872d2 evaluation_rpj-d=1024_l=24_h=8-1.0_heavy.json
+6850e7dbb85693b7db51dd161cbfc20d02f2a148a474a21b75941635abfccb95 evaluation_rpj-d=1024_l=24_h=8-16.0_heavy.json
+7c4a8387b2df48a144a450a90173c024e17df516ddf54f514af2647b1610ccf5 evaluation_rpj-d=1024_l=24_h=8-2.0_heavy.json
+a0dfac5c44cf27b9189952aab9e5632f1ebd75d895515e0403e3d9f0fbb657dd evaluation_rpj-d=1024_l=24_h=8-32.0_heavy.json
+ba2078070302b0dbbdaeeadd8a3e0504a8e421e2795ebdcbced7ff67dfbd5e03 evaluation_rpj-d=1024_l=24_h=8-4.0_heavy.json
+607cc6bfc79655b33093eca55e08abbd1be92febc119e21a02de83c36acadd6a evaluation_rpj-d=1024_l=24_h=8-8.0_heavy.json
+222cdaef719061be430c067c0fe3da73c36a16ed33c3e891161cd630451a3474 evaluation_rpj-d=512_l=8_h=4-0.25_heavy.json
+47a0f64f92f270870a4b9eb87f4146f0c140a53829aa529e82606a36bde1c7d8 evaluation_rpj-d=512_l=8_h=4-0.5_heavy.json
+4626735ceef8744c91097902f3c9fc63c4ab806a20878a876cd89ecdec25df7a evaluation_rpj-d=512_l=8_h=4-1.0_heavy.json
+d701a84f686dda5847c08c2baee91f9b6ed5d238c5b974453e0e3d4634e00e67 evaluation_rpj-d=512_l=8_h=4-16.0_heavy.json
+b82796ca6705815b9b51e21ced6971d3c2fb4a999bb9610e9c9d1cb0aceb9384 evaluation_rpj-d=512_l=8_h=4-2.0_heavy.json
+b351ced39b18696b0a8a4a46e2907fbe937f5e281715c022055e31e2ff3dae22 evaluation_rpj-d=512_l=8_h=4-32.0_heavy.json
+0c24aa9961fa2ade37f9793acab02a0843650e973f4cb76b84941f61a2e417db evaluation_rpj-d=512_l=8_h=4-4.0_heavy.json
+dd855125af6b1136275c0b884234428d58a36041293d668b6b282108ef5322b6 evaluation_rpj-d=512_l=8_h=4-8.0_heavy.json
+399cb26f1e27e110bcbb8a232876f69c1b111d93a28176593c5f539da904cca0 evaluation_rpj-d=576_l=24_h=8-0.25_heavy.json
+dfb5d3941d751ff92cb765272ede70a7dc9b263c440fed745ec3e6fb92d91f85 evaluation_rpj-d=576_l=24_h=8-0.5_heavy.json
+ff1f6b29041669eca1e7f8ee741b2fd4ea657b6d2d012bb63fe6af8a1fcb2c7c evaluation_rpj-d=576_l=24_h=8-1.0_heavy.json
+7cf2db697cece71f244df4aabf3f11454ac79e6382122785ffbc9e107044d73a evaluation_rpj-d=576_l=24_h=8-16.0_heavy.json
+a34619ebc6cc8e39101ef5e0f02c70418539df4b277c3d308f993703da1bcef2 evaluation_rpj-d=576_l=24_h=8-2.0_heavy.json
+f623e8a0c793e6f277baed4b848d023f8cfa04e637195f58aa746c56a3e062d1 evaluation_rpj-d=576_l=24_h=8-32.0_heavy.json
+b89537eadc801d7b884cd1e6b11d0cd25b9a10a4285387eaf04c1e99b6fdfade evaluation_rpj-d=576_l=24_h=8-4.0_heavy.json
+8a9362f0a4de493684774e8fa2147e38bfd1ec5a7b18dc4fedf8bb5cb6742ac8 evaluation_rpj-d=576_l=24_h=8-8.0_heavy.json
+94eaf0356677e90513c10dce16078093dfa708f5c9e07f45a103228c7cee32a5 evaluation_rpj-d=96_l=8_h=4-0.25_heavy.json
+d081e2b1e0ec79df7febd9123b3529c6a2b043233aace62fc04e0c14b4b020f2 evaluation_rpj-d=96_l=8_h=4-0.5_heavy.json
+913f558fa989bc7bacc81666dd794e2b1f835ef15f30787114f5a7142c299e1b evaluation_rpj-d=96_l=8_h=4-1.0_heavy.json
+a900f9f040a1844c5b3568af04f22b5ad6c82a4691407a1773e7001540269ade evaluation_rpj-d=96_l=8_h=4-16.0_heavy.json
+0f6966eaf5e245ae39d42a717733976ff11b0c292dc827029b17dc4d5d770e7b evaluation_rpj-d=96_l=8_h=4-2.0_heavy.json
+0ffe1616d7e4022262db2622a16ed6b7ab3a642fbcf58f8a80a525d8a6faa83d evaluation_rpj-d=96_l=8_h=4-32.0_heavy.json
+c18eeae160ff0488a845c283a458b3c3c54164b7ac6832cd78fea35b4228f5be evaluation_rpj-d=96_l=8_h=4-4.0_heavy.json
+85c7cbc6aae4d5a383b81501cbec377a0e2143b5f8cbb8c4b2c423f328fc24d2 evaluation_rpj-d=96_l=8_h=4-8.0_heavy.json
+1e93269d6e4b4886410df04ff41d9c940e87e1d708370ea9f0536a4d4255f04e evaluation_rpj-open_lm_1b-1.0_heavy.json
+f195ffc908505011b6a6e5826cffacecbd2b3a6478d5b2cc470e0ca9b80175eb evaluation_rpj-open_lm_1b-32.0_heavy.json
+98fcd35964314b4618a1d3f3dc63e8e330422af046025c96e23a6b367f316d91 evaluation_rpj-open_lm_7b-1.0_heavy.json
+62fe6ccdc7b876224c2855c57ddbea4285d7c9f13023e30e8699f3a9911cda70 evaluation_rw_original-d=1024_l=24_h=8-0.25_heavy.json
+3d106fdf5da9ab02fb5a9ea11b8743bd0582d77446ca5b824a82e8f693e8a65a evaluation_rw_original-d=1024_l=24_h=8-0.5_heavy.json
+1f1bfe8eded82b4bee244d18972a2786527e3b89579b39f8acaddf629a4688b8 evaluation_rw_original-d=1024_l=24_h=8-1.0_heavy.json
+eab651e63d342471d7d30af6d278bf47b2ac98e6793539ddf640afb130b28726 evaluation_rw_original-d=1024_l=24_h=8-16.0_heavy.json
+fc947b9738bbbfa2d72e8c1366d8d895262a7de585639a9684d6113e1d03ca5c evaluation_rw_original-d=1024_l=24_h=8-2.0_heavy.json
+9b993b8b6f701e01f62e72331e55e4ec24cf6cb5e920a6da841c85774b39a90e evaluation_rw_original-d=1024_l=24_h=8-32.0_heavy.json
+2e32d97c4c2d971c225b909e022b9e5d264577da6808a952dfac609898d71529 evaluation_rw_original-d=1024_l=24_h=8-4.0_heavy.json
+a4e07214dc8247375b298779b3ed7a5fdb9070cf8c3888422a19a1ff7eda4417 evaluation_rw_original-d=1024_l=24_h=8-8.0_heavy.json
+abcce222c5910cf63d013551664cb89ea3b7e4948c68297d101aca9196a26737 evaluation_rw_original-d=512_l=8_h=4-0.25_heavy.json
+cb63887ca42fba63eb8d2e5ec79fbde3d8e5638866a1e8de4516df08e440ff86 evaluation_rw_original-d=512_l=8_h=4-0.5_heavy.json
+4b861d04027474d2d4a3469a54f0d039b6a31a2e88daa845275eea99e4935e49 evaluation_rw_original-d=512_l=8_h=4-1.0_heavy.json
+2ff23eb83336cafee6d3d884667c8be8fcd04e201bc62c01dab8eb5d6e179d54 evaluation_rw_original-d=512_l=8_h=4-16.0_heavy.json
+133e0797fd90c2d6b058ba767fc3330ad7221c5e7ba9561cc6c473808c7ef477 evaluation_rw_original-d=512_l=8_h=4-2.0_heavy.json
+582f9cc05549c6fe8eca8ddb8c1d4691765c369563589d30213a8b7f41a76d57 evaluation_rw_original-d=512_l=8_h=4-32.0_heavy.json
+5d2a19cfc13d1e8569e617c4edd10f686d8abbfce2104e284e7a7be00a0a9901 evaluation_rw_original-d=512_l=8_h=4-4.0_heavy.json
+3d6923fc23452ec9bfc7f881f4d64ebd76a7ef2dcc6dd3c28325dbe68eb7366f evaluation_rw_original-d=512_l=8_h=4-8.0_heavy.json
+e6c170f370aae352b7cf884ef2094a8e07bc129d109b31c64df0c32302f5c116 evaluation_rw_original-d=576_l=24_h=8-0.25_heavy.json
+81459016a622048758f89ddd5e6cb6f63164e9be727e83e9f0217e8ed4c420ad evaluation_rw_original-d=576_l=24_h=8-0.5_heavy.json
+92f209b486866bfa623f55c8cf248c374cf8b57befdbc7162a01cdf9e8bd5eb9 evaluation_rw_original-d=576_l=24_h=8-1.0_heavy.json
+e14b7f83d7332e843808a428545ac10fa751f17f2be618bf1e0596c79a3ad302 evaluation_rw_original-d=576_l=24_h=8-16.0_heavy.json
+8ece24de398b46833330faacef4b96af541403068a1ac7bf3e6511cd27d801bd evaluation_rw_original-d=576_l=24_h=8-2.0_heavy.json
+0fe18c9cdad2d4336a9c10c962dfb8977842526237d004b1e215f821e315502e evaluation_rw_original-d=576_l=24_h=8-32.0_heavy.json
+f22abb2de50dd9393bebfb38fa0b6c2ec3a304d8f6ae26d5210ecc9fe475e0c4 evaluation_rw_original-d=576_l=24_h=8-4.0_heavy.json
+cab9c3fb6459c316b0f5aa59265bb5cf3fe6082a0c1e9af12ec98434ca95e798 evaluation_rw_original-d=576_l=24_h=8-8.0_heavy.json
+4912d2883dacdcdc9e15445a1ad7c2259ae60d856fe158f3e93fb9c8a44c1ad7 evaluation_rw_original-d=96_l=8_h=4-0.25_heavy.json
+7b76b45666cc1a76e7987d7d99cff9c4d52404deb9a541772e34606a9d9071ec evaluation_rw_original-d=96_l=8_h=4-0.5_heavy.json
+5f5c621ea624aa29ca0129279af6b7d7b14f3b0cbd6b1fc2f04a0842fe7617a0 evaluation_rw_original-d=96_l=8_h=4-1.0_heavy.json
+f13e71e47dc998de8dd9bf9d09f0a4e053e3763108faffa12d88ca8b5e2e7fcf evaluation_rw_original-d=96_l=8_h=4-16.0_heavy.json
+dd5818c3e7885282aeb8e35ec9a3f026f74ced9de059d2db760e4ae4068411df evaluation_rw_original-d=96_l=8_h=4-2.0_heavy.json
+7fcebe0ad715b34cfe13812fc233711e70b141b9139eeda457a830ac045a3b6e evaluation_rw_original-d=96_l=8_h=4-32.0_heavy.json
+506d6b2078643b17c9adbbb9ca898333d9f60481345c353e214ff5adb0e081ef evaluation_rw_original-d=96_l=8_h=4-4.0_heavy.json
+e82baa868c04724652f5ae507d63d0af22afe89960e1081e1568939737ab3a7e evaluation_rw_original-d=96_l=8_h=4-8.0_heavy.json
+ea713c5372e7ebb0c18289442fe5b0216f5f9a608332824e30b29af1c21393b3 evaluation_rw_original-open_lm_1b-1.0_heavy.json
+2a6160c9eccaa8487ba0071d48ff6b48ba987ec257bb301f6cef6bf9502c3ecb evaluation_rw_original-open_lm_1b-16.0_heavy.json
+c847b9f83f999f71f96969259ee6033c3ee45e5d0f0f486139e5b2c34fc0c67e evaluation_rw_original-open_lm_7b-1.0_heavy.json
+"""
+
+
 def _gadre_files() -> tuple[RemoteFile, ...]:
     out = []
     for line in _GADRE_MODELS_SHA256.strip().splitlines():
         digest, fname = line.split()
         out.append(RemoteFile(f"exp_data/models/{fname}", digest))
+    for line in _GADRE_EVALS_SHA256.strip().splitlines():
+        digest, fname = line.split()
+        out.append(RemoteFile(f"exp_data/evals/{fname}", digest))
     return tuple(out)
 
 
@@ -433,6 +546,117 @@ _register(DatasetSpec(
     parser=_parse_colpret,
     options={"part": ("gpt3", "'gpt3' or 'datablations'"),
              "loss": ("train_loss", "part='gpt3' only: 'train_loss' or 'val_loss'")},
+))
+
+
+# sha256 of the mirrored files of allenai/OLMo-ladder @ 67a3f44 (its SHA256SUMS.txt), paths under
+# src/scripts/paper/: the 41 run files, the fitting configuration and the paper's figure data (reference values).
+_OLMO_LADDER_SHA256 = """
+3fcb831b03e9761ab1be750f89c7a6b8832fda09c491d80bec8593ec9e08d1c8 configs/final.json
+d4e9f80960149676352b61b739c4dca727bffee5e7a8f41919119365fcde0534 data/ladder-runs/190M-0.5xC.csv
+192b115c3f02b6503043280f8303c59f5b10897cd631f1b8ec6aea944d22faa6 data/ladder-runs/190M-10xC.csv
+50e635e970e4a29c838d644f942503f9ef6e0d78feb744055447413de42a3e2b data/ladder-runs/190M-1xC-rerun.csv
+8ac0066547d5edec4d05d2b861a26c7faf591eef6971e11acba2450a45e69c27 data/ladder-runs/190M-1xC.csv
+db90c75f8d031d0754e7108f1a8d16f372603e0c04d2cb00cca08cf272ecf86a data/ladder-runs/190M-2xC.csv
+aefe54fa03bd158d6da178b1eb2ece88cb0681bb32403845b6e544ae9e4e5dcf data/ladder-runs/190M-5xC.csv
+7c44ecf10ddaeba4c5ceb26ac0db8b9454163c19903556238d3117685768126a data/ladder-runs/1B-0.5xC.csv
+ec7e7487c67a774d9b919ec35121966ded7ae2ce5ede135f1d32f509f451476f data/ladder-runs/1B-10xC.csv
+878e664acbb68df93b046a4242ccac12b321276e1f2fcbbbc6fa8779bd5eaa24 data/ladder-runs/1B-1xC-rerun.csv
+7fe91f0552829238e591e55c03f66b743ac5931388d9710457a845d92c2d9102 data/ladder-runs/1B-1xC.csv
+34ba12a08a52e10e89a71d88a5c13538c3df21e5e993c476cadb08eb4b2eb354 data/ladder-runs/1B-2xC.csv
+d195153f05b846f6d4f8ca95247d1f79d9d00e898d856b244b17e20431539ddb data/ladder-runs/1B-5xC.csv
+04e12eec843bb7b8bf292ec8837edd8db63010469e457d145a1757d48a91bac9 data/ladder-runs/370M-0.5xC.csv
+3f25b4ec4035caeb71b787d165857667779dc3b92739c6379b8f8ce7079fcb58 data/ladder-runs/370M-10xC.csv
+e27c89356cc6c842585c0232bb3be20bd066c2d4f859d1a3c772c43e5b6887c7 data/ladder-runs/370M-1xC-rerun.csv
+3597a61872596affbb61e83f36c7cc3fe43485c3ed30ba6d658064b57edcea07 data/ladder-runs/370M-1xC.csv
+73c686e580ad0600ca12334bf22ab3dad3265583a948e3beaae5b79b9a20c137 data/ladder-runs/370M-2xC.csv
+199905d322b0332b69f1d0a40de9be43e5eb3cf576fc1d3031578cdea09708fa data/ladder-runs/370M-5xC.csv
+35247d4ff9af52c11bdec95a31e069599f43564ba6094a3893b49d91aa258410 data/ladder-runs/3B-0.5xC.csv
+1ff388361b6d8e4548aaaaecd8a0437a21e28b9af11c4696225e322c8526e488 data/ladder-runs/3B-10xC.csv
+5c2b189aa82b964c4005fce327b42e9399110d297c83903d03d03d0892e11d7d data/ladder-runs/3B-1xC-rerun.csv
+bd5dbad1b2942c58439006f77dba46ff2f66ad8760f8d709f9ced4fcb387bedb data/ladder-runs/3B-1xC.csv
+b933055d54221855c893245331770c0e7314dea5203518640da88773d92d8e47 data/ladder-runs/3B-2xC.csv
+4b02c35ea9b3623402ac3a401dbc66ed827dcecede04343ea65cc2bbf6bfd962 data/ladder-runs/3B-5xC.csv
+a02cee96b21c78a6a9c71ba99ead71c454fc6561e50b778681ab1d7182df6cf6 data/ladder-runs/760M-0.5xC.csv
+e256c9df6d3b7af66bbcf4dc7ca84b45a812bd205b70648ca5177c8b74f6ff40 data/ladder-runs/760M-10xC.csv
+f5b2775ebc27c80f21e13e0bf35622007b8b30f09734ab0bb6f7e871bf33103b data/ladder-runs/760M-1xC-rerun.csv
+a830185275c91cc077379540ec91a71b4bea6f191ca99a8090c851be19e7956d data/ladder-runs/760M-1xC.csv
+8c1ad2bf7da390b9eed24af7b6eb12a6393cc077164d51b4e4740f7221f1193c data/ladder-runs/760M-2xC.csv
+9c08b58d2625f427253bbd2079bad3a90726a66486154dd4f82ef84560e275ec data/ladder-runs/760M-5xC.csv
+596a40b73a8c0d198a162242c6c9b888dea59a3794837f05fe1139e1a4ead201 data/ladder-runs/peteish13_eval_50k-150k.csv
+8cbdd4c2818b05ff30476a9bd4ecae620da89193ca61183bc2d61e111a9d0059 data/ladder-runs/peteish13_eval_final.csv
+14cb53fac27ca2553a061f055f31fdc297272026c7eccfb195073656fd21fb2f data/ladder-runs/peteish13_eval_full.csv
+b121379c9d62a6e3539ef6bc22f47cdfe65a2df0f23020d68457ad58ea7b3399 data/ladder-runs/peteish7_eval_170k-450k.csv
+0742d6c113aa0f9c789cf9e5745678fc6f30eb9b873a1f98068fc6f6522c85df data/ladder-runs/peteish7_eval_anneal.csv
+3b7c0c268500292564540a951a757f0a938b5c17949fdaec6822068f7d65affb data/ladder-runs/peteish7_eval_full.csv
+04cc73205df30bd5af152ac7ed462c3528589086c3cdbb9e9478f245e1508cfd data/ladder-runs/peteish7_medlr_eval_170k-end.csv
+ae6b6c6703e3b9a84b73f2ff8e2eea6ba4b9be40824e2185d13ca05d6c48fea6 data/ladder-runs/peteish7_medlr_eval_210k-325k.csv
+d85c9e4ba72f4f218cc96cd4ffe3873c377f26c16db1f46fcca18bc7e02885ba data/ladder-runs/peteish7_medlr_eval_330k-490k.csv
+43ecf1ebe4d6c770ffb1c8cccfe5e6d296d3195c60b0d13ce8d8cdaa176840f0 data/ladder-runs/peteish7_medlr_eval_5k-205k.csv
+35d073ef63333d95e0cde78db6ee6521f7719b4d2950495dbc508566c1d4eb9a data/ladder-runs/peteish7_medlr_eval_full.csv
+62984273d7e0a2f8068771e4f4578deb9dd451e5fc93a1647fffd489efab0572 figures/chained_main.csv
+e689f6f427ca0abab58d07f642bfef10d49354011a290bab264bb7e373a6b224 figures/step1_main.csv
+4e20ac222cc6273d139fd1e8c121333129102977f170dcd0798836d9e1ee190f figures/step2_main.csv
+03c0ac988fb7045b4fa4248c25960431b54df9d2332b99e76fecbc2ad8cd7347 figures/variance.csv
+"""
+
+
+def _sha_list(text: str, prefix: str = "") -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(prefix + path, digest)
+                 for digest, path in (line.split() for line in text.strip().splitlines()))
+
+
+def _parse_olmo_ladder(fetch: P.Fetch, spec: DatasetSpec, o: dict[str, Any]) -> P.Parsed | pd.DataFrame:
+    return P.parse_olmo_ladder(fetch, [f.path for f in spec.files])
+
+
+_register(DatasetSpec(
+    name="olmo_ladder",
+    repo="allenai/OLMo-ladder",
+    commit="67a3f440f787d020da35e3ca8eeae475fae754f5",
+    files=_sha_list(_OLMO_LADDER_SHA256, prefix="src/scripts/paper/"),
+    license="Apache-2.0 (LICENSE)",
+    paper="Bhagia et al. 2024, 'Establishing Task Scaling Laws via Compute-Efficient Model Ladders'",
+    arxiv="2412.04403",
+    description="per-checkpoint evaluations of AI2's OLMo ladder (190M, 370M, 760M, 1B, 3B x 0.5/1/2/5/10 x "
+                "Chinchilla tokens, plus the -1xC reruns) and of the 7B-4T and 13B-5T target models: one row per "
+                "checkpoint, a column per validation loss and task metric (bpb_<task>, acc_<task>)",
+    rows=4196,
+    units="n_params: non-embedding parameters; n_tokens: tokens seen at the checkpoint; loss: C4 validation "
+          "loss, nats/token; bpb_*: bits per byte; acc_*: accuracy (fraction)",
+    n_params_convention="non-embedding",
+    n_params_note="non-embedding counts of configs/final.json (the 3B count from the repo's MODEL_PARAMS)",
+    backs="Bhagia et al. 2024's two-step task-law predictions for the 7B-4T and 13B-5T models (REFERENCE §12; "
+          "figures/chained_main.csv)",
+    parser=_parse_olmo_ladder,
+))
+
+
+def _parse_obsscaling(fetch: P.Fetch, spec: DatasetSpec, o: dict[str, Any]) -> P.Parsed | pd.DataFrame:
+    return P.parse_obsscaling(fetch)
+
+
+_register(DatasetSpec(
+    name="obsscaling",
+    repo="ryoungj/ObsScaling",
+    commit="4d6e1e43fd2635d04654aa77d1df9d5266ea0382",
+    files=(RemoteFile("eval_results/base_llm_benchmark_eval.csv",
+                      "511996815735a4c46251dc585dcc525e370d148201f86561e6f927f9df2d0db8"),),
+    license="Apache-2.0 (LICENSE)",
+    paper="Ruan, Maddison, Hashimoto 2024, 'Observational Scaling Laws and the Predictability of Language Model "
+          "Performance'",
+    arxiv="2405.10938",
+    description="148 public base language models of 47 families: size, pretraining tokens, FLOPs and scores on 8 "
+                "benchmarks (MMLU, ARC-C, HellaSwag, Winograd, TruthfulQA, GSM8K, XWinograd, HumanEval); a plain "
+                "DataFrame (models with scores, no loss)",
+    rows=148,
+    units="n_params: parameters; n_tokens: pretraining tokens; flops: training FLOPs (as the authors, ~6ND); "
+          "benchmarks: accuracy (fraction)",
+    n_params_convention=None,
+    n_params_note="as reported by the model releases (Model Size (B)), convention varies by family",
+    backs="the low-dimensional capability space of Ruan et al. 2024 (REFERENCE §12: centred PCA on the 124 complete "
+          "rows explains 84.3 / 94.3 / 97.4 % cumulatively)",
+    parser=_parse_obsscaling,
 ))
 
 

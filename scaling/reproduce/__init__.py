@@ -50,6 +50,8 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
     "llama3": ("llama3", "Llama 3 (Dubey et al. 2024): compute-optimal allocation"),
     "double-descent": ("double_descent", "Double descent of ridgeless least squares (Hastie et al. 2019)"),
     "sensitivity": ("sensitivity", "Sensitivity to fitting choices on Epoch's and Gadre's data (Li et al. 2025)"),
+    "olmo-ladder": ("olmo_ladder", "Bhagia et al. 2024: task scaling laws on the OLMo ladder"),
+    "observational": ("observational", "Ruan et al. 2024: observational scaling laws"),
 }
 
 

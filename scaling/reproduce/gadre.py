@@ -87,8 +87,12 @@ def run(out: Path, opts: Options) -> Report:
         "Objective: least squares on the loss (loss='squared'); the default Huber-on-log objective gives "
         "0.40 % / 0.42 % instead, so the objective matters at the 0.3 % level for a 5-point fit of 4 parameters.",
     ) + tuple(f"fit warning: {w.message}" for w in caught)
-    return Report(name="gadre", title=TITLE, papers=PAPERS, checks=tuple(checks),
+    from ._gadre_downstream import downstream
+
+    d_checks, d_tables, d_figures, d_notes = downstream(f, fit_mask, res, TARGETS, out, opts.formats, opts.rng)
+    return Report(name="gadre", title=TITLE, papers=PAPERS, checks=tuple(checks) + tuple(d_checks),
                   tables={"Fitted parameters (L = E + a·N^b + c·6^(b/2)·(M·N)^b)": params,
                           "Fit points": fitted.reset_index(drop=True),
-                          "Extrapolations": pd.DataFrame(rows)},
-                  figures=tuple(figures), notes=notes, settings={"split": "c4_val", "loss": "squared"})
+                          "Extrapolations": pd.DataFrame(rows), **d_tables},
+                  figures=tuple(figures) + tuple(d_figures), notes=notes + d_notes,
+                  settings={"split": "c4_val", "loss": "squared"})
