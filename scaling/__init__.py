@@ -29,7 +29,8 @@ __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_ten
            "get_law", "list_laws", "register_law", "FitResult", "fit", "approach1", "approach2", "fit_power_law",
            "backtest", "compare", "Bootstrap", "bootstrap", "MCMC", "Profile", "derived", "Allocation",
            "compute_optimal", "data_constrained_optimal",
-           "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", "task_law", "predict_accuracy", "fit_sigmoid", *_LAZY]
+           "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published",
+           "task_law", "predict_accuracy", "fit_sigmoid", *_LAZY]
 __all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity", "plan_runs", "RunPlan"]
 
 
