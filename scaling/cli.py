@@ -778,6 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .estimation.planning_runs import add_parser as _add_plan_runs
 
     _add_plan_runs(sub, _common)
+
+    from .forecast_cli import add_forecast_parser
+    add_forecast_parser(sub, _source_args, _common)
     return parser
 
 
