@@ -19,6 +19,8 @@ from .laws import Law, get_law, list_laws, register_law
 from .predict import (Allocation, allocation_table, compute_optimal, data_constrained_optimal, get_published,
                       inference_optimal, list_published, predict_loss)
 from .data import RunTable, read_csv_runs, read_mlflow, read_table, read_tensorboard, read_wandb
+from .schedules import Schedule
+from .forecast import Forecast, forecast  # noqa: E402  (the function shadows the submodule, as sc.fit does)
 
 #: submodules reached as attributes on first use (``sc.plot`` imports matplotlib only then)
 _LAZY = ("plot", "reproduce", "doubledescent", "demo", "cli")
@@ -30,6 +32,7 @@ __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_ten
            "compute_optimal", "data_constrained_optimal",
            "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published", *_LAZY]
 __all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity", "plan_runs", "RunPlan"]
+__all__ += ["Schedule", "forecast", "Forecast"]
 
 
 def __getattr__(name: str) -> _Any:
