@@ -684,7 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("datasets", help="list or describe the registered published datasets",
-                       description="The five registered published datasets (license, source, what they back).")
+                       description="The registered published datasets (license, source, what they back).")
     p.add_argument("action", choices=("list", "show"))
     p.add_argument("name", nargs="?", metavar="NAME", help="dataset for `show`")
     _common(p)
