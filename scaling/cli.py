@@ -785,6 +785,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .tasks.cli import add_parser as _add_predict_task
 
     _add_predict_task(sub, sys.modules[__name__])
+
+    from .simulate.cli import add_simulate_parser  # `scaling simulate` (tiny networks; scaling/simulate/cli.py)
+
+    add_simulate_parser(sub, _common)
     return parser
 
 

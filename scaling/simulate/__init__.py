@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError, format_message
 from ._common import SimulationResult, jsonable
@@ -44,7 +45,7 @@ SIMULATIONS: dict[str, tuple[str, str]] = {
 
 
 def run_simulation(name: str, out_dir: str | Path, quick: bool = False, rng: int = 0, *, progress: bool = False,
-                   n_jobs: int = 1, formats: tuple[str, ...] = ("png", "pdf")) -> SimulationResult:
+                   n_jobs: int = 1, formats: tuple[str, ...] = ("png", "pdf"), config: Any = None) -> SimulationResult:
     """Run one experiment, write its figure, ``report.json`` and CSV tables into ``out_dir``.
 
     Parameters
@@ -62,6 +63,10 @@ def run_simulation(name: str, out_dir: str | Path, quick: bool = False, rng: int
         Worker processes for independent training runs (joblib); the results do not depend on it.
     formats : tuple of str
         Figure formats.
+    config : optional
+        The experiment's settings, replacing the default/quick ones: an instance of its module's
+        ``Config`` dataclass, e.g. ``scaling.simulate.grokking.Config(p=113, max_steps=10000)`` (larger
+        sizes) or ``dataclasses.replace(Config.quick(), ...)``.
     """
     if name not in SIMULATIONS:
         raise DataError(format_message("Simulation", "", "one of " + ", ".join(SIMULATIONS), repr(name),
@@ -70,11 +75,19 @@ def run_simulation(name: str, out_dir: str | Path, quick: bool = False, rng: int
         raise DataError(format_message("Argument 'rng'", f"of run_simulation('{name}')", "a non-negative integer seed",
                                        repr(rng), "Pass e.g. rng=0 (CLI: --seed 0)."))
     module = importlib.import_module(f".{SIMULATIONS[name][0]}", __name__)
+    if config is not None and not isinstance(config, module.Config):
+        raise DataError(format_message("Argument 'config'", f"of run_simulation('{name}')",
+                                       f"an instance of scaling.simulate.{SIMULATIONS[name][0]}.Config",
+                                       type(config).__name__, f"Build it with scaling.simulate.{SIMULATIONS[name][0]}"
+                                       ".Config(...) or dataclasses.replace(Config.quick(), ...)."))
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise DataError(format_message("Argument 'n_jobs'", f"of run_simulation('{name}')", "an integer >= 1",
+                                       repr(n_jobs), "Pass n_jobs=1 (CLI: --jobs 1) or the number of cores."))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     tables, report, figures = module.run(out, quick=quick, rng=rng, progress=progress, formats=tuple(formats),
-                                          n_jobs=int(n_jobs))
+                                          n_jobs=int(n_jobs), config=config)
     report = dict(report, name=name, title=module.TITLE, quick=quick, seed=rng,
                   seconds=round(time.perf_counter() - t0, 2))
     files = list(figures)

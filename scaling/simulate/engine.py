@@ -164,7 +164,7 @@ def cross_entropy(logits: F32, y: NDArray[Any]) -> tuple[float, F32]:
     grad = ez / s
     grad[rows, y] -= 1.0
     grad /= n
-    return loss, grad.astype(DTYPE, copy=False)
+    return loss, grad.astype(logits.dtype, copy=False)
 
 
 def per_example_cross_entropy(logits: F32, y: NDArray[Any]) -> F32:
@@ -177,7 +177,7 @@ def mse(out: F32, target: F32) -> tuple[float, F32]:
     """``mean_i 0.5 * ||out_i - target_i||^2`` and its gradient w.r.t. ``out``."""
     d = out - target
     n = out.shape[0]
-    return float(0.5 * np.sum(d * d) / n), (d / n).astype(DTYPE, copy=False)
+    return float(0.5 * np.sum(d * d) / n), (d / n).astype(out.dtype, copy=False)
 
 
 def accuracy(out: F32, y: NDArray[Any]) -> float:

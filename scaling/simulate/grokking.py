@@ -52,8 +52,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(p=47, width=128, init_scale=1.5, max_steps=2500, eval_every=50, weight_decays=(0.3, 1.0),
-                   train_fractions=(0.5, 0.6), train_fraction=0.6)
+        return cls(p=47, width=128, init_scale=1.5, max_steps=2500, eval_every=50, weight_decays=(1.0,),
+                   train_fractions=(0.6,), train_fraction=0.6)
 
 
 def _data(p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -142,11 +142,13 @@ def analyse(df: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, dict[str, Any]
         check("test accuracy jumps several (>= 3) times later than training accuracy saturates",
               bool(np.isfinite(main.t_test) and main.ratio >= 3.0),
               f"test accuracy >= {cfg.test_threshold:.0%} at step {main.t_test:g}: {main.ratio:.1f} x later"),
-        check("more weight decay shortens the delay", falling(by_wd),
-              ", ".join(f"wd {r.weight_decay:g}: t_test {r.t_test:g}" for r in by_wd.itertuples())),
-        check("a larger training fraction shortens the delay", falling(by_f),
-              ", ".join(f"fraction {r.train_fraction:g}: t_test {r.t_test:g}" for r in by_f.itertuples())),
     ]
+    if len(by_wd) >= 2:
+        checks.append(check("more weight decay shortens the delay", falling(by_wd),
+                            ", ".join(f"wd {r.weight_decay:g}: t_test {r.t_test:g}" for r in by_wd.itertuples())))
+    if len(by_f) >= 2:
+        checks.append(check("a larger training fraction shortens the delay", falling(by_f),
+                            ", ".join(f"fraction {r.train_fraction:g}: t_test {r.t_test:g}" for r in by_f.itertuples())))
     findings = {"t_train": main.t_train, "t_test": main.t_test, "ratio": main.ratio,
                 "delays": dl.to_dict(orient="records")}
     notes = [
@@ -234,4 +236,6 @@ def run(out: Path, *, quick: bool, rng: int, progress: bool, formats: tuple[str,
             "train_accuracy", "test_accuracy", "weight_norm", "n_train"]
     settings = {k: v for k, v in asdict(cfg).items() if k != "n_jobs"}
     report = {"settings": settings, "findings": findings, "checks": checks, "notes": notes, "papers": list(PAPERS)}
-    return {"training curves": df[cols], "delays": dl}, report, figs
+    # the evaluation before the first step (0 samples seen) is in the figure, not in the RunTable-compatible table
+    curves = df.loc[df["step"] > 0, cols].reset_index(drop=True)
+    return {"training curves": curves, "delays": dl}, report, figs
