@@ -190,6 +190,7 @@ def test_grokking_test_accuracy_jumps_several_times_later(results):
     assert at_train.train_accuracy >= 0.99 and at_train.test_accuracy < 0.5
 
 
+@pytest.mark.filterwarnings("ignore::scaling.errors.BoundaryWarning")
 def test_double_descent_peak_at_threshold_grows_with_noise_and_warns(results):
     res = results["deep-double-descent"]
     cfg = ddd.Config.quick()

@@ -93,7 +93,8 @@ class SimulationResult:
         return all(self.checks.values())
 
     def summary_lines(self) -> list[str]:
-        lines = [f"{'ok  ' if c['passed'] else 'MISS'} {c['name']}: {c['detail']}" for c in self.report.get("checks", [])]
+        lines = [f"{'ok  ' if c['passed'] else 'MISS'} {c['name']}: {c['detail']}"
+                 for c in self.report.get("checks", [])]
         return lines + [f"note: {n}" for n in self.report.get("notes", [])]
 
     def to_json(self) -> str:
@@ -135,3 +136,13 @@ def _single_threaded(func: Any, args: tuple[Any, ...]) -> Any:
 
 def check(name: str, passed: bool, detail: str) -> dict[str, Any]:
     return {"name": name, "passed": bool(passed), "detail": detail}
+
+
+def tidy_log_axes(fig: Any) -> None:
+    """No labels on the minor ticks of log axes (they crowd out the decades)."""
+    from matplotlib.ticker import NullFormatter
+
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_minor_formatter(NullFormatter())

@@ -41,12 +41,14 @@ def add_simulate_parser(sub: Any, common: Callable[[argparse.ArgumentParser], No
     """Add ``simulate`` to the subparsers ``sub``; ``common`` adds the shared output options."""
     from . import SIMULATIONS
 
-    p = sub.add_parser("simulate", help="why bigger models win: train tiny networks (rare tasks, grokking, double descent)",
+    p = sub.add_parser("simulate",
+                       help="why bigger models win: train tiny networks (rare tasks, grokking, double descent)",
                        description="Train sweeps of small numpy MLPs on a CPU and write a figure (PNG, PDF), "
                                    "report.json and the tables as CSV. NAME: " + ", ".join(SIMULATIONS) + ". "
                                    "Each default takes about 2 minutes on 2 cores; --quick takes seconds.")
     p.add_argument("name", nargs="?", metavar="NAME", choices=tuple(SIMULATIONS))
-    p.add_argument("-o", "--output", default=None, metavar="DIR", help="output folder (default ./scaling-simulate/NAME)")
+    p.add_argument("-o", "--output", default=None, metavar="DIR",
+                   help="output folder (default ./scaling-simulate/NAME)")
     p.add_argument("--quick", action="store_true", help="reduced size (seconds; what the tests run)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0); same seed, same result")
     p.add_argument("-j", "--jobs", type=_jobs, default=2, metavar="N",

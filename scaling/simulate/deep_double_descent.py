@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import check, child_seeds, parallel_map
+from ._common import check, child_seeds, parallel_map, tidy_log_axes
 from .engine import Adam, accuracy, init_mlp, mse, one_hot, train
 
 TITLE = "Deep double descent: MLP width, training time and label noise (Nakkiran et al. 2019)"
@@ -177,6 +177,10 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
     from ..errors import NonMonotoneWarning, ScalingWarning
 
     mw = tables["model-wise"]
+
+    def ratio(pk: Any) -> float:
+        return float(pk.x_peak) / cfg.threshold if (pk.found and pk.x_peak is not None) else float("nan")
+
     peaks = {}
     for eta, g in mw.groupby("label_noise"):
         g = g.sort_values("n_params")
@@ -187,7 +191,7 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
     rows = []
     for e, pk in peaks.items():
         rows.append({"label_noise": e, "found": pk.found, "x_peak": pk.x_peak, "x_lower": pk.x_peak_lower,
-                     "x_upper": pk.x_peak_upper, "peak_over_threshold": (pk.x_peak / cfg.threshold) if pk.x_peak else None,
+                     "x_upper": pk.x_peak_upper, "peak_over_threshold": ratio(pk),
                      "height": pk.y_peak, "prominence": pk.prominence, "prominence_z": pk.prominence_z,
                      "y_second_min": pk.y_second_min, "y_first_min": pk.y_first_min})
     peak_table = pd.DataFrame(rows)
@@ -209,15 +213,15 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
     epk = find_peak(late["step"].to_numpy(float), late["test_error"].to_numpy(float), y_scale="linear")
     i_min = int(ep["test_error"].to_numpy().argmin())
 
-    in_factor = [e for e in noisy if peaks[e].found and 0.5 <= peaks[e].x_peak / cfg.threshold <= 2.0]
+    in_factor = [e for e in noisy if 0.5 <= ratio(peaks[e]) <= 2.0]
     heights = [(e, peaks[e].y_peak if peaks[e].found else None) for e in sorted(peaks)]
     hv = [h for _, h in heights]
     grows = all(h is not None for h in hv[1:]) and all(
-        (a is None or b > a) for a, b in zip(hv[:-1], hv[1:]))
+        (a is None or (b is not None and b > a)) for a, b in zip(hv[:-1], hv[1:]))
     checks = [
         check("a test-error peak near the interpolation threshold (within a factor 2 of samples x classes)",
               len(in_factor) == len(noisy) and len(noisy) > 0,
-              "; ".join(f"noise {e:g}: peak at N = {peaks[e].x_peak:,.0f} = {peaks[e].x_peak / cfg.threshold:.2f} x "
+              "; ".join(f"noise {e:g}: peak at N = {ratio(peaks[e]) * cfg.threshold:,.0f} = {ratio(peaks[e]):.2f} x "
                         f"{cfg.threshold:,.0f}" if peaks[e].found else f"noise {e:g}: no significant peak"
                         for e in sorted(peaks))),
         check("the peak grows with label noise", grows,
@@ -228,7 +232,7 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
               "about a decreasing (isotonic) fit, which a bump spanning much of the curve inflates; find_peak with the "
               "seeds' standard errors finds it (see 'peaks')")),
         check("the 2-break BNSL places its peak within a factor 2 of the threshold",
-              bool(bpk.found and 0.5 <= bpk.x_peak / cfg.threshold <= 2.0),
+              bool(0.5 <= ratio(bpk) <= 2.0),
               f"BNSL peak at N = {bpk.x_peak:,.0f}" if bpk.found else "the BNSL fit has no interior peak"),
     ]
     findings = {"threshold_params": cfg.threshold, "peaks": peak_table.to_dict(orient="records"),
@@ -341,6 +345,7 @@ def plot(tables: dict[str, pd.DataFrame], theory: pd.DataFrame, extra: dict[str,
     ax.legend(fontsize=8.5)
     fig.suptitle(f"Deep double descent: {cfg.n_train} samples, {cfg.n_classes} classes, MLPs of growing width",
                  fontsize=12)
+    tidy_log_axes(fig)
     return save_figure(fig, out / "deep_double_descent", formats)
 
 

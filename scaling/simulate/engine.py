@@ -232,7 +232,7 @@ class Adam:
 LossFn = Callable[[F32, Any], tuple[float, F32]]
 
 
-def train(model: MLP, X: F32, y: Any, *, loss: LossFn, optimizer: SGD | Adam, steps: int,
+def train(model: MLP, X: NDArray[Any] | None, y: Any, *, loss: LossFn, optimizer: SGD | Adam, steps: int,
           batch_size: int | None = None, rng: int | np.random.Generator | None = None,
           sampler: Callable[[np.random.Generator], tuple[F32, Any]] | None = None,
           eval_fn: Callable[[int], dict[str, float]] | None = None, eval_every: int = 100,
@@ -270,7 +270,10 @@ def train(model: MLP, X: F32, y: Any, *, loss: LossFn, optimizer: SGD | Adam, st
     if steps < 1:
         raise DataError(format_message("Argument 'steps'", "of train", "an integer >= 1", repr(steps)))
     gen = np.random.default_rng(rng)
-    n = 0 if sampler is not None else len(X)
+    if sampler is None and X is None:
+        raise DataError(format_message("Arguments 'X'", "of train", "an array (or a sampler)", "None",
+                                       "Pass the training inputs, or sampler=... for online data."))
+    n = 0 if (sampler is not None or X is None) else len(X)
     bs = n if (batch_size is None or sampler is not None or batch_size >= n) else int(batch_size)
     perm = np.arange(n)
     pos = n
@@ -296,6 +299,7 @@ def train(model: MLP, X: F32, y: Any, *, loss: LossFn, optimizer: SGD | Adam, st
                 pos = 0
             idx = perm[pos:pos + bs]
             pos += bs
+            assert X is not None
             xb, yb = X[idx], y[idx]
         out, cache = model.forward(xb)
         _, dout = loss(out, yb)

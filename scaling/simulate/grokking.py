@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import check, child_seeds, parallel_map
+from ._common import check, child_seeds, parallel_map, tidy_log_axes
 from .engine import Adam, accuracy, cross_entropy, init_mlp, train
 
 TITLE = "Grokking: modular addition with weight decay (Power et al. 2022; Liu et al. 2022)"
@@ -148,7 +148,8 @@ def analyse(df: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, dict[str, Any]
                             ", ".join(f"wd {r.weight_decay:g}: t_test {r.t_test:g}" for r in by_wd.itertuples())))
     if len(by_f) >= 2:
         checks.append(check("a larger training fraction shortens the delay", falling(by_f),
-                            ", ".join(f"fraction {r.train_fraction:g}: t_test {r.t_test:g}" for r in by_f.itertuples())))
+                            ", ".join(f"fraction {r.train_fraction:g}: t_test {r.t_test:g}"
+                                      for r in by_f.itertuples())))
     findings = {"t_train": main.t_train, "t_test": main.t_test, "ratio": main.ratio,
                 "delays": dl.to_dict(orient="records")}
     notes = [
@@ -201,7 +202,8 @@ def plot(df: pd.DataFrame, dl: pd.DataFrame, cfg: Config, out: Path, formats: tu
     ax.legend(h1 + h2, l1 + l2, loc="lower left")
     ax.set_title("Weight decay shrinks the memorising weights; the test loss follows", fontsize=10)
 
-    for ax, key, label in ((axes[1, 0], "weight_decay", "weight decay"), (axes[1, 1], "train_fraction", "training fraction")):
+    for ax, key, label in ((axes[1, 0], "weight_decay", "weight decay"),
+                           (axes[1, 1], "train_fraction", "training fraction")):
         other = "train_fraction" if key == "weight_decay" else "weight_decay"
         fixed = cfg.train_fraction if key == "weight_decay" else cfg.weight_decay
         sub = dl[dl[other] == fixed].sort_values(key)
@@ -219,6 +221,7 @@ def plot(df: pd.DataFrame, dl: pd.DataFrame, cfg: Config, out: Path, formats: tu
         ax.set_title(f"Delay against {label} ({other.replace('_', ' ')} {fixed:g})", fontsize=10)
         ax.legend(loc="center left", fontsize=8.5)
     fig.suptitle("Grokking: training accuracy saturates long before test accuracy jumps", fontsize=12)
+    tidy_log_axes(fig)
     return save_figure(fig, out / "grokking", formats)
 
 

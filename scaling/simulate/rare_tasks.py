@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import check, child_seeds, parallel_map
+from ._common import check, child_seeds, parallel_map, tidy_log_axes
 from .engine import SGD, Adam, cross_entropy, init_mlp, per_example_cross_entropy, train
 
 TITLE = "Rare tasks: multitask sparse parity, the quantization model and gradient interference"
@@ -85,7 +85,8 @@ class SparseParity:
         self.p = p / p.sum()
         self.n_in = cfg.n_tasks + cfg.n_bits
 
-    def sample(self, gen: np.random.Generator, m: int, tasks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, gen: np.random.Generator, m: int,
+               tasks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.cfg
         t = gen.choice(cfg.n_tasks, m, p=self.p) if tasks is None else np.asarray(tasks)
         bits = gen.integers(0, 2, (m, cfg.n_bits))
@@ -190,10 +191,12 @@ def simulate(cfg: Config, rng: int, progress: bool = False, n_jobs: int = 1) -> 
     test = task.sample(np.random.default_rng(s_test), T * cfg.test_per_task, np.repeat(np.arange(T), cfg.test_per_task))
     show = progress and n_jobs <= 1
     jobs: list[tuple[Any, ...]] = [(task, cfg, w, s, si, test, show) for w, s, si in
-                                   zip(cfg.widths, child_seeds(s_width, len(cfg.widths)), child_seeds(s_int, len(cfg.widths)))]
+                                   zip(cfg.widths, child_seeds(s_width, len(cfg.widths)),
+                                       child_seeds(s_int, len(cfg.widths)))]
     # the largest runs first, so that two workers finish together
     order = np.argsort([-j[2] for j in jobs])
-    data_jobs = [(task, cfg, D, s, test, show) for D, s in zip(cfg.data_sizes, child_seeds(s_data, len(cfg.data_sizes)))]
+    data_jobs = [(task, cfg, D, s, test, show)
+                 for D, s in zip(cfg.data_sizes, child_seeds(s_data, len(cfg.data_sizes)))]
     results = parallel_map(_dispatch, [("w", jobs[i]) for i in order] + [("d", j) for j in data_jobs], n_jobs)
     width_res = [None] * len(jobs)
     for i, r in zip(order, results[:len(jobs)]):
@@ -254,7 +257,8 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
         emerge[int(k)] = float(g["width"].iloc[first]) if first < len(g) else float("nan")
     # n_learned(N) ~ N^beta
     m = wd["n_learned"].to_numpy(float) > 0
-    beta = float(np.polyfit(np.log(wd["n_params"][m]), np.log(wd["n_learned"][m]), 1)[0]) if m.sum() >= 3 else float("nan")
+    beta = (float(np.polyfit(np.log(wd["n_params"][m]), np.log(wd["n_learned"][m]), 1)[0]) if m.sum() >= 3
+            else float("nan"))
     a = cfg.alpha
     alpha_data_pred = a / (a + 1.0)
     inside = fw["alpha_lower"] <= a <= fw["alpha_upper"]
@@ -278,7 +282,8 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
               + (" ..." if len(rare_emerge) > 8 else "")),
         check("parameter-scaling exponent vs the quantization model (alpha_N = alpha)", inside,
               f"fitted alpha_N = {fw['alpha']:.3f}, 95% bootstrap interval [{fw['alpha_lower']:.3f}, "
-              f"{fw['alpha_upper']:.3f}]; predicted {a:g}" + ("" if inside else f"; misses the interval by {miss:.3f}")),
+              f"{fw['alpha_upper']:.3f}]; predicted {a:g}"
+              + ("" if inside else f"; misses the interval by {miss:.3f}")),
         check("exponent vs the quantization model with the measured n(N) ~ N^beta (alpha*beta)", inside_refined,
               f"n_learned ~ N^{beta:.3f}, so the model predicts alpha*beta = {refined:.3f}; fitted interval "
               f"[{fw['alpha_lower']:.3f}, {fw['alpha_upper']:.3f}]"),
@@ -287,7 +292,8 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
               f"{int(wmax.width)} (Spearman rho {rho_cos:+.2f})"),
     ]
     findings = {
-        "predicted_alpha_N": a, "fitted_alpha_N": fw["alpha"], "alpha_N_interval_95": [fw["alpha_lower"], fw["alpha_upper"]],
+        "predicted_alpha_N": a, "fitted_alpha_N": fw["alpha"],
+        "alpha_N_interval_95": [fw["alpha_lower"], fw["alpha_upper"]],
         "fit_E": fw["E"], "fit_A": fw["A"], "fit_warnings": fw["warnings"],
         "beta_n_learned_vs_params": beta, "predicted_alpha_N_with_measured_beta": refined,
         "predicted_alpha_D": alpha_data_pred,
@@ -296,10 +302,12 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
         "emergence_width_by_rank": emerge,
     }
     notes = [
-        f"Zipf frequencies p_k ~ k^-(alpha+1) with alpha = {a:g} over {cfg.n_tasks} subtasks ({cfg.k_bits}-bit parities "
+        f"Zipf frequencies p_k ~ k^-(alpha+1) with alpha = {a:g} over {cfg.n_tasks} subtasks "
+        f"({cfg.k_bits}-bit parities "
         f"of {cfg.n_bits} bits); one-hidden-layer ReLU MLPs, Adam lr {cfg.lr:g}, {cfg.steps} steps of {cfg.batch_size} "
         f"fresh samples (the width sweep sees the same {cfg.steps * cfg.batch_size:,} samples at every width).",
-        "Quantization model (Michaud et al. 2023): learning the n most frequent quanta leaves L - L_inf ~ sum_{k>n} p_k "
+        "Quantization model (Michaud et al. 2023): learning the n most frequent quanta leaves "
+        "L - L_inf ~ sum_{k>n} p_k "
         "~ n^-alpha; with n proportional to N this gives alpha_N = alpha, and for data alpha_D = alpha/(alpha+1).",
         f"Measured n_learned ~ N^{beta:.2f}: at a fixed training budget the number of learned subtasks grows "
         "sub-linearly in N, so the model predicts alpha*beta; the finite number of subtasks truncates the Zipf tail "
@@ -320,18 +328,26 @@ def plot(tables: dict[str, pd.DataFrame], findings: dict[str, Any], fits: dict[s
     wd, dd, pt = tables["width sweep"], tables["data sweep"], tables["per-task accuracy"]
     fig, axes = plt.subplots(2, 2, figsize=(12, 9.5), constrained_layout=True)
     ax = axes[0, 0]
-    cmap = plt.get_cmap("viridis")
     widths = sorted(pt["width"].unique())
-    for i, w in enumerate(widths):
-        g = pt[pt.width == w].sort_values("rank")
-        ax.plot(g["rank"], g["accuracy"], "o-", ms=3, lw=1.2, color=cmap(i / max(1, len(widths) - 1)),
-                label=f"width {w} (N={int(g.n_params.iloc[0]):,})")
-    ax.set_xscale("log")
-    ax.axhline(cfg.learned_acc, color="0.6", ls=":", lw=1)
-    ax.set_xlabel("subtask frequency rank k (p_k ~ k^-%.3g)" % (cfg.alpha + 1))
-    ax.set_ylabel("test accuracy on subtask k")
-    ax.set_title("Small models learn only the frequent subtasks")
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    grid = pt.pivot(index="width", columns="rank", values="accuracy").loc[widths]
+    im = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis", vmin=0.5, vmax=1.0,
+                   extent=(0.5, cfg.n_tasks + 0.5, -0.5, len(widths) - 0.5), interpolation="nearest")
+    ax.set_yticks(range(len(widths)))
+    ax.set_yticklabels([f"{w} ({int(n):,})" for w, n in zip(widths, wd.set_index("width").loc[widths, "n_params"])],
+                       fontsize=8)
+    # emergence: the smallest width from which each subtask stays learned
+    em = findings["emergence_width_by_rank"]
+    ks = [k for k in sorted(em) if np.isfinite(em[k])]
+    ax.step(ks, [widths.index(em[k]) - 0.5 for k in ks], where="mid", color="w", lw=1.5, ls="--",
+            label=f"emergence: learned (accuracy >= {cfg.learned_acc:.0%}) from this width on")
+    ax.set_xlabel(f"subtask frequency rank k (p_k ~ k^-{cfg.alpha + 1:g}; rank 1 the most frequent)")
+    ax.set_ylabel("width (parameters N)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Each subtask emerges at a width; the rarer, the wider", fontsize=11)
+    fig.colorbar(im, ax=ax, label="test accuracy on subtask k (0.5 = chance)", shrink=0.9)
+    ax.legend(loc="upper right", fontsize=7.5, framealpha=0.7)
 
     ax = axes[0, 1]
     x = wd["n_params"].to_numpy(float)
@@ -389,6 +405,7 @@ def plot(tables: dict[str, pd.DataFrame], findings: dict[str, Any], fits: dict[s
     ax.set_title("Data sweep at fixed width")
     fig.suptitle(f"Multitask sparse parity ({cfg.n_tasks} subtasks, Zipf exponent {cfg.alpha + 1:g}): "
                  "bigger models learn the rare subtasks", fontsize=12)
+    tidy_log_axes(fig)
     return save_figure(fig, out / "rare_tasks", formats)
 
 
