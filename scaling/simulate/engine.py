@@ -289,6 +289,7 @@ def train(model: MLP, X: NDArray[Any] | None, y: Any, *, loss: LossFn, optimizer
     evaluate(0)
     bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, file=sys.stderr, leave=False, mininterval=0.5)
     for step in bar:
+        xb: Any
         if sampler is not None:
             xb, yb = sampler(gen)
         elif bs == n:
