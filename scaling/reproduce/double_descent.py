@@ -141,7 +141,8 @@ def run(out: Path, opts: Options) -> Report:
     })
     real_tables, real_notes, real_figs = _datablations_bump(out, opts, checks)
     deep_tables, deep_notes, deep_figs = _deep_network(out, opts, checks)
-    real_tables, real_notes, real_figs = {**real_tables, **deep_tables}, real_notes + deep_notes, real_figs + deep_figs
+    real_tables = {**real_tables, **deep_tables}
+    real_notes, real_figs = real_notes + deep_notes, real_figs + deep_figs
     figures = list(figures) + real_figs
     fit_table = pd.DataFrame({"estimate": params})
     fit_table.index.name = "parameter"
