@@ -126,7 +126,7 @@ def simulate(cfg: Config, rng: int, progress: bool = False) -> dict[str, pd.Data
     noise_epoch = max(cfg.label_noises)
     jobs.append((cfg, cfg.epoch_width, noise_epoch, s_epoch, s_task, eval_steps))
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         jobs = list(tqdm(jobs, desc="double-descent runs", file=__import__("sys").stderr, leave=False))
     res = parallel_map(run_one, jobs, cfg.n_jobs)

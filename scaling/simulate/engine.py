@@ -284,7 +284,7 @@ def train(model: MLP, X: NDArray[Any] | None, y: Any, *, loss: LossFn, optimizer
         if eval_fn is not None:
             history.append({"step": float(step), **eval_fn(step)})
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     evaluate(0)
     bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, file=sys.stderr, leave=False, mininterval=0.5)

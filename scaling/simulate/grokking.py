@@ -107,7 +107,7 @@ def simulate(cfg: Config, rng: int, progress: bool = False) -> pd.DataFrame:
     seed = child_seeds(rng, 1)[0]  # one split and initialisation for all settings: only wd/fraction differ
     jobs = [(cfg, wd, f, seed, i == 0) for i, (wd, f) in enumerate(settings)]
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         jobs_iter = list(tqdm(jobs, desc="grokking runs", file=__import__("sys").stderr, leave=False))
     else:
