@@ -259,6 +259,7 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
            else "; no interior peak after step 10 (the rise after the minimum is the fit of the noisy labels)."),
     ]
     return findings, checks, notes, {"peaks": peaks, "peak_table": peak_table, "mono": mono, "bnsl": bnsl,
+                                     "mono_warned": mono_warned,
                                      "bnsl_peak": bpk, "epoch_peak": epk}
 
 
@@ -298,7 +299,8 @@ def plot(tables: dict[str, pd.DataFrame], theory: pd.DataFrame, extra: dict[str,
                 label=f"MLP test error, noise {emax:.0%}")
     xs = np.geomspace(g.n_params.min(), g.n_params.max(), 400)
     ax.plot(xs, extra["bnsl"].predict(xs), "-", color="C0", lw=2, label="BNSL fit, 2 breaks")
-    ax.plot(xs, extra["mono"].predict(xs), "--", color="C3", lw=1.5, label="power law with offset (monotone: warns)")
+    ax.plot(xs, extra["mono"].predict(xs), "--", color="C3", lw=1.5,
+            label="power law with offset (monotone" + (": NonMonotoneWarning)" if extra["mono_warned"] else ")"))
     ax.axvline(cfg.threshold, color="0.3", ls="--", lw=1.2)
     ax.set_xscale("log")
     ax.set_xlabel("parameters N")
@@ -312,7 +314,6 @@ def plot(tables: dict[str, pd.DataFrame], theory: pd.DataFrame, extra: dict[str,
         c = cmap(0.15 + 0.7 * i / max(1, len(noises) - 1))
         ax.plot(g.params_per_constraint, g.test_mse, "o-", ms=3.5, color=c, label=f"MLP test MSE, noise {eta:.0%}")
     ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel("N / (samples x classes) for the MLP;  p / n for the theory")
     ax.set_ylabel("MLP test MSE (one-hot targets)")
     ax2 = ax.twinx()

@@ -348,7 +348,7 @@ def plot(tables: dict[str, pd.DataFrame], findings: dict[str, Any], fits: dict[s
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Each subtask emerges at a width; the rarer, the wider", fontsize=11)
     fig.colorbar(im, ax=ax, label="test accuracy on subtask k (0.5 = chance)", shrink=0.9)
-    ax.legend(loc="upper right", fontsize=7.5, framealpha=0.7)
+    ax.legend(loc="lower right", fontsize=7.5, framealpha=0.8)
 
     ax = axes[0, 1]
     x = wd["n_params"].to_numpy(float)
@@ -373,7 +373,7 @@ def plot(tables: dict[str, pd.DataFrame], findings: dict[str, Any], fits: dict[s
     ax.plot(wd["width"], wd["cos_frequent_rare"], "o-", color="C1", label="|cos(g_frequent, g_rare)|")
     ax.plot(wd["width"], wd["cos_all_pairs"], "^-", color="C4", label="|cos| over all subtask pairs")
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    ax.set_ylim(0, None)
     ax.set_xlabel("width (hidden units)")
     ax.set_ylabel("mean |cosine| of per-subtask gradients")
     ax.set_title("Gradient interference falls with width")
