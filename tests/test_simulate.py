@@ -200,7 +200,8 @@ def test_double_descent_peak_at_threshold_grows_with_noise_and_warns(results):
     assert ((noisy.x_peak / cfg.threshold).between(0.5, 2.0)).all()
     assert np.all(np.diff(peaks.sort_index().height.to_numpy()) > 0)  # grows with label noise
     mw = res.table("model-wise")
-    curve = sc.read_table(mw[mw.label_noise == max(cfg.label_noises)][["n_params", "n_tokens", "loss"]], name="dd")
+    curve = sc.read_table(mw[mw.label_noise == max(cfg.label_noises)][["n_params", "n_tokens", "loss"]], name="dd",
+                          check_units=False)
     with pytest.warns(NonMonotoneWarning):
         sc.fit(curve, law="powerlaw")
     bnsl = res.report["findings"]["bnsl_params"]  # the 2-break BNSL fitted by the experiment

@@ -4,7 +4,8 @@
 writes its figure (PNG and PDF), ``report.json`` (settings, findings, the qualitative checks) and its
 tables as CSV, and returns an immutable :class:`SimulationResult`. The main table of each experiment is
 RunTable-compatible (``n_params``, ``n_tokens`` = samples seen, ``loss``, plus per-task or per-run
-columns), so ``sc.read_table(result.table())`` and every fitter of the toolkit apply.
+columns), so ``result.run_table()`` (``sc.read_table(result.table(), check_units=False)``: tiny networks,
+not language-model runs) and every fitter of the toolkit apply.
 
 =======================  ======================================================================
 name                     what

@@ -77,11 +77,15 @@ class SimulationResult:
         return self._tables[key].copy()
 
     def run_table(self, name: str | None = None) -> Any:
-        """The table as a :class:`scaling.RunTable` (``n_params``, ``n_tokens``, ``loss`` + extra columns)."""
+        """The table as a :class:`scaling.RunTable` (``n_params``, ``n_tokens``, ``loss`` + extra columns).
+
+        Read with ``check_units=False``: these networks have hundreds to thousands of parameters, which the
+        unit guards for language-model runs would take for counts in millions.
+        """
         from .. import read_table
 
         key = name or next(iter(self._tables))
-        return read_table(self.table(key), name=f"simulate {self.name}: {key}")
+        return read_table(self.table(key), name=f"simulate {self.name}: {key}", check_units=False)
 
     @property
     def checks(self) -> dict[str, bool]:

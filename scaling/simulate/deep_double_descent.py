@@ -14,7 +14,7 @@ with label noise. Epoch-wise: at a fixed large width, test error against trainin
 The random-features theory of :mod:`scaling.doubledescent` (min-norm ReLU random features, and Hastie et
 al.'s closed-form risk of ridgeless least squares against ``p/n``) is drawn alongside on the same
 normalised axis (parameters per fitted constraint). The peak is located with
-:func:`scaling.doubledescent.find_peak`, and the highest-noise curve is fitted by a two-break BNSL
+:func:`scaling.diagnostics.find_peak`, and the highest-noise curve is fitted by a two-break BNSL
 (``get_law("bnsl", n_breaks=2, variable="n_params", c_max=5)``); fitting the monotone power law to it
 raises ``NonMonotoneWarning``.
 """
@@ -173,7 +173,7 @@ def _theory(cfg: Config, rng: int) -> pd.DataFrame:
 def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dict[str, Any], list[dict[str, Any]],
                                                                               list[str], dict[str, Any]]:
     from .. import fit, get_law, read_table
-    from ..doubledescent import find_peak
+    from ..diagnostics import find_peak
     from ..errors import NonMonotoneWarning, ScalingWarning
 
     mw = tables["model-wise"]
@@ -198,7 +198,8 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
     # the highest-noise curve: monotone law (warns) and a 2-break BNSL
     emax = max(cfg.label_noises)
     g = mw[mw.label_noise == emax].sort_values("n_params")
-    table = read_table(g[["n_params", "n_tokens", "loss"]], name=f"deep double descent, label noise {emax:g}")
+    table = read_table(g[["n_params", "n_tokens", "loss"]], name=f"deep double descent, label noise {emax:g}",
+                       check_units=False)  # tiny networks, not language-model runs
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalingWarning)
         mono = fit(table, get_law("powerlaw", variable="n_params"))

@@ -230,7 +230,8 @@ def fit_exponent(df: pd.DataFrame, variable: str, cfg: Config, rng: int) -> dict
 
     x = df[variable].to_numpy(float)
     y = df["loss"].to_numpy(float)
-    table = read_table(df[["n_params", "n_tokens", "n_unique_tokens", "loss"]], name=f"rare-tasks {variable} sweep")
+    table = read_table(df[["n_params", "n_tokens", "n_unique_tokens", "loss"]], name=f"rare-tasks {variable} sweep",
+                       check_units=False)  # tiny networks, not language-model runs
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalingWarning)
         res = fit(table, get_law("powerlaw", variable=variable), starts=_powerlaw_starts(x, y),
