@@ -143,10 +143,24 @@ def check(name: str, passed: bool, detail: str) -> dict[str, Any]:
 
 
 def tidy_log_axes(fig: Any) -> None:
-    """No labels on the minor ticks of log axes (they crowd out the decades)."""
-    from matplotlib.ticker import NullFormatter
+    """No labels on the minor ticks of log axes spanning two decades or more (they crowd out the decades);
+    narrower log axes keep them (they would have no labels at all otherwise)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def short(v: float, _pos: Any = None) -> str:  # 1, 2 and 5 times a power of ten, as plain numbers
+        if v <= 0:
+            return ""
+        lead = v / 10 ** math.floor(math.log10(v) + 1e-9)
+        return f"{v:g}" if any(abs(lead - d) < 1e-6 for d in (1, 2, 5)) else ""
 
     for ax in fig.axes:
-        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-            if scale == "log":
+        for axis, scale, lim in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+                                 (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
+            lo, hi = sorted(lim)
+            if scale != "log" or lo <= 0:
+                continue
+            if hi / lo >= 100:
                 axis.set_minor_formatter(NullFormatter())
+            else:
+                axis.set_major_formatter(FuncFormatter(short))
+                axis.set_minor_formatter(FuncFormatter(short))
