@@ -211,7 +211,9 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
     bpk = find_peak(xs, np.asarray(bnsl.predict(xs), float), y_scale="linear")
     ep = tables["epoch-wise"]
     late = ep[ep["step"] >= 10]  # skip the first steps' transient from the random initialisation
-    epk = find_peak(late["step"].to_numpy(float), late["test_error"].to_numpy(float), y_scale="linear")
+    e = late["test_error"].to_numpy(float)
+    epk = find_peak(late["step"].to_numpy(float), e, np.sqrt(np.clip(e * (1 - e), 1e-6, None) / cfg.n_test),
+                    y_scale="linear", min_z=2.0, rng=rng)  # binomial errors: a wiggle is not a peak
     i_min = int(ep["test_error"].to_numpy().argmin())
 
     in_factor = [e for e in noisy if 0.5 <= ratio(peaks[e]) <= 2.0]
@@ -256,8 +258,9 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
         f"Epoch-wise: width {cfg.epoch_width}, label noise {emax:g}: lowest test error "
         f"{findings['epoch_wise_min_error']:.3f} at step {findings['epoch_wise_min_step']:.0f} (where early stopping "
         f"would stop), final {findings['epoch_wise_final_error']:.3f}"
-        + (f"; a peak (after step 10) at step {epk.x_peak:.0f}, error {epk.y_peak:.3f}." if epk.found
-           else "; no interior peak after step 10 (the rise after the minimum is the fit of the noisy labels)."),
+        + (f"; a significant peak (after step 10) at step {epk.x_peak:.0f}, error {epk.y_peak:.3f}." if epk.found
+           else "; no significant interior peak after step 10 (the rise after the minimum is the fit of the noisy "
+                "labels)."),
     ]
     return findings, checks, notes, {"peaks": peaks, "peak_table": peak_table, "mono": mono, "bnsl": bnsl,
                                      "mono_warned": mono_warned,
