@@ -14,6 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scaling as sc
 from scaling.cli import main
@@ -68,6 +70,36 @@ def test_backprop_matches_finite_differences_dense_and_embedding_input():
     for a, b in zip(g_idx, g_dense):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
     _fd_check(e, idx, cross_entropy, yy)
+
+
+@settings(max_examples=15, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4), n=st.integers(1, 5), seed=st.integers(0, 10**6))
+def test_backprop_property_random_architectures(sizes, n, seed):
+    """For any layer widths and batch size, the analytic gradient of the squared loss matches finite differences."""
+    rng = np.random.default_rng(seed)
+    m = _as64(init_mlp(sizes, seed))
+    for b in m.params[1::2]:  # non-zero biases: a dead layer with zero bias sits exactly on the ReLU kink
+        b[...] = rng.uniform(0.1, 0.5, b.shape) * rng.choice([-1, 1], b.shape)
+    X = rng.standard_normal((n, sizes[0]))
+    Y = rng.standard_normal((n, sizes[-1]))
+    out, cache = m.forward(X)
+    grads = m.backward(cache, mse(out, Y)[1])
+    flat = np.concatenate([g.ravel() for g in grads])
+    # directional derivative along a random direction (one finite difference covers every parameter)
+    v = [rng.standard_normal(p.shape) for p in m.params]
+    base = [p.copy() for p in m.params]
+    for sign in (1, -1):
+        for p, b, d in zip(m.params, base, v):
+            p[...] = b + sign * 1e-6 * d
+        if sign == 1:
+            lp = mse(m(X), Y)[0]
+        else:
+            lm = mse(m(X), Y)[0]
+    for p, b in zip(m.params, base):
+        p[...] = b
+    fd = (lp - lm) / 2e-6
+    an = float(flat @ np.concatenate([d.ravel() for d in v]))
+    assert an == pytest.approx(fd, rel=1e-4, abs=1e-7)
 
 
 def test_losses_and_per_example_cross_entropy():
