@@ -159,6 +159,10 @@ def test_engine_errors():
 # experiments (quick sizes, seed 0; each run once per test session)
 
 
+RUN_TABLES = {"rare-tasks": ("width sweep", "data sweep", "per-task accuracy"), "grokking": ("training curves",),
+              "deep-double-descent": ("model-wise", "epoch-wise", "runs")}
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = {}
@@ -177,6 +181,9 @@ def test_outputs_are_written_and_tables_are_runtables(results):
         assert rep["name"] == name and rep["seed"] == 0 and rep["checks"]
         t = res.run_table()
         assert isinstance(t, sc.RunTable) and len(t) == len(res.table())
+        for key in RUN_TABLES[name]:  # every table of runs reads as a RunTable, nothing excluded
+            rt = res.run_table(key)
+            assert len(rt) == len(res.table(key)) and not len(rt.excluded)
         for f in res.files:
             if f.suffix == ".csv":
                 assert len(pd.read_csv(f)) > 0

@@ -132,6 +132,8 @@ def simulate(cfg: Config, rng: int, progress: bool = False) -> dict[str, pd.Data
     res = parallel_map(run_one, jobs, cfg.n_jobs)
     epoch = res.pop()
     runs = pd.DataFrame([{k: v for k, v in r.items() if k != "history"} for r in res])
+    runs.insert(0, "group", [f"noise {v:g}" for v in runs["label_noise"]])
+    runs["loss"] = runs["test_error"]  # the RunTable's loss: test error (clean labels)
     g = runs.groupby(["label_noise", "width"], sort=True)
     table = g.agg(n_params=("n_params", "first"), n_tokens=("n_tokens", "first"), loss=("test_error", "mean"),
                   test_mse=("test_mse", "mean"), train_error=("train_error", "mean"), train_mse=("train_mse", "mean"),

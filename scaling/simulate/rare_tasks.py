@@ -166,7 +166,8 @@ def _width_job(task: SparseParity, cfg: Config, w: int, seed: int, s_int: int, t
            "loss": float(task.p @ loss), "accuracy": float(task.p @ acc), "n_learned": int(learned.sum()),
            "loss_quantization_model": float(LN2 * task.p[~learned].sum()),
            **_interference(model, task, np.random.default_rng(s_int), cfg)}
-    per_task = [{"width": w, "n_params": float(model.n_params), "rank": k + 1, "frequency": task.p[k],
+    per_task = [{"group": f"subtask rank {k + 1}", "width": w, "n_params": float(model.n_params),
+                 "n_tokens": float(cfg.steps * cfg.batch_size), "rank": k + 1, "frequency": task.p[k],
                  "loss": loss[k], "accuracy": acc[k]} for k in range(T)]
     return row, per_task
 
