@@ -788,6 +788,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .forecast_cli import add_forecast_parser
     add_forecast_parser(sub, _source_args, _common, _load_source)
+
+    from .simulate.cli import add_simulate_parser  # `scaling simulate` (tiny networks; scaling/simulate/cli.py)
+
+    add_simulate_parser(sub, _common)
     return parser
 
 

@@ -23,7 +23,7 @@ from scaling.predict import compute_optimal  # noqa: E402
 from scaling import read_table  # noqa: E402
 
 SUBCOMMANDS = ("datasets", "fit", "optimal", "laws", "backtest", "plot", "reproduce", "demo", "plan-runs",
-               "predict-task", "forecast")
+               "predict-task", "forecast", "simulate")
 
 
 @pytest.fixture(scope="module")

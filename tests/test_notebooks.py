@@ -18,9 +18,11 @@ NEEDS = {
     "03_kaplan_vs_chinchilla.ipynb": (("porian_resolving", {"table": "optimal_pairs"}),),
     "04_your_own_logs.ipynb": (),
     "05_will_my_model_pass.ipynb": (("olmo_ladder", {}),),
+    "06_why_bigger_models_win.ipynb": (),
 }
-#: 12-20 s each: several full fits
-SLOW = {"01_fit_your_own_loss_curves.ipynb", "02_reproduce_chinchilla.ipynb", "04_your_own_logs.ipynb"}
+#: 12-20 s each: several full fits (06: three quick simulations, ~30 s)
+SLOW = {"01_fit_your_own_loss_curves.ipynb", "02_reproduce_chinchilla.ipynb", "04_your_own_logs.ipynb",
+        "06_why_bigger_models_win.ipynb"}
 
 
 def test_the_notebooks_are_listed():

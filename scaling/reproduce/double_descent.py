@@ -6,6 +6,8 @@ finite-n expected excess risk and the asymptotic one, Monte-Carlo means with sta
 (:func:`scaling.doubledescent.simulate_min_norm`), a broken neural scaling law (Caballero et al. 2022,
 law ``"bnsl"`` with two breaks; the rise and the fall need a negative ``c_i``) fitted to the simulated
 risk against ``p``, and the interpolation peak located by :func:`scaling.doubledescent.find_peak`.
+Deep-network panel (``deep_network/``): MLPs of growing width trained on a noisy classification set (the
+quick size of ``scaling simulate deep-double-descent``), their test-error peak against ``samples x classes``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,6 +140,9 @@ def run(out: Path, opts: Options) -> Report:
         "BNSL fit": np.asarray(res.predict(x), float),
     })
     real_tables, real_notes, real_figs = _datablations_bump(out, opts, checks)
+    deep_tables, deep_notes, deep_figs = _deep_network(out, opts, checks)
+    real_tables = {**real_tables, **deep_tables}
+    real_notes, real_figs = real_notes + deep_notes, real_figs + deep_figs
     figures = list(figures) + real_figs
     fit_table = pd.DataFrame({"estimate": params})
     fit_table.index.name = "parameter"
@@ -205,3 +211,24 @@ def _datablations_bump(out: Path, opts: Options,
     table = pd.DataFrame({"tokens": f.index, "loss": f.to_numpy(), "power law": mono.predict(f.index.to_numpy()),
                           "BNSL": bnsl.predict(f.index.to_numpy())})
     return {"Datablations double-descent run (14M, 100M unique)": table}, notes, figs
+
+
+def _deep_network(out: Path, opts: Any, checks: list[Check]) -> tuple[dict[str, pd.DataFrame], list[str], list[Path]]:
+    """Deep-network panel: one-hidden-layer MLPs of growing width on a noisy classification set (the quick
+    size of ``scaling simulate deep-double-descent``), beside the ridgeless theory on the same p/n axis."""
+    from ..simulate import run_simulation
+    from ..simulate.deep_double_descent import Config
+
+    cfg = Config.quick()
+    res = run_simulation("deep-double-descent", out / "deep_network", quick=True, rng=opts.rng, formats=opts.formats)
+    peaks = res.table("peaks").set_index("label_noise")
+    for eta, r in peaks.iterrows():
+        checks.append(Check(name=f"deep network (MLP), label noise {eta:g}: log2(peak N / (samples x classes))",
+                            published=0.0, ours=float(np.log2(r.peak_over_threshold)) if r.found else None,
+                            tolerance=1.0, kind="absolute", source="interpolation threshold N = n K (Belkin et al. "
+                            "2019); Nakkiran et al. 2019, arXiv 1912.02292",
+                            note=f"peak at {r.peak_over_threshold:.2f} x the threshold ({cfg.threshold:,.0f} "
+                                 "parameters); tolerance: within a factor 2" if r.found else "no peak found"))
+    notes = [f"Deep-network panel (deep_network/deep_double_descent.png): {cfg.n_train} samples, {cfg.n_classes} "
+             f"classes, MLP widths {cfg.widths[0]}-{cfg.widths[-1]}; " + "; ".join(res.summary_lines()[:2])]
+    return {"Deep network (MLP) model-wise double descent": res.table("model-wise")}, notes, list(res.figures)
