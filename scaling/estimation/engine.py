@@ -101,7 +101,7 @@ def multistart(objective: Objective, starts: FloatArray, **options: Any) -> Mult
         to the local minimum that the quadratic model predicts — ``<= DTOL |f|``, 1e-12) and scipy's
         objective-change test
         (relative reduction <= ftol, 1e-15 for the polish; for the batched float64 finish of slow starts,
-        a relative decrease <= 1e-14 in three successive iterations) or a line search that cannot
+        a relative decrease <= 1e-10 in three successive iterations) or a line search that cannot
         decrease the objective at all (a zero change).
     ``"not converged"``
         a float64 run ended there without the test holding (``starts_grad`` has its gradient).
@@ -151,7 +151,7 @@ GTOL = 1e-4
 FTOL = 1e-15
 
 #: relative objective-change tolerance of the batched float64 finish of the slow starts
-FTOL_FINISH = 1e-14
+FTOL_FINISH = 1e-10
 
 #: status words of the starts (``FitResult.starts["status"]``); see :func:`multistart`
 SCREENED = "screened"
@@ -291,7 +291,7 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
     converged = np.zeros(len(status), dtype=bool)
     notes: dict[int, str] = {}
     # The few slow starts left when fewer than ``handoff`` remain are finished together in float64 (a
-    # batched L-BFGS to a relative objective change of 1e-14; on Epoch's data 0.1 s for 23 starts, where
+    # batched L-BFGS to a relative objective change of 1e-10; on Epoch's data 0.1 s for 23 starts, where
     # finishing them one by one with scipy took 0.5 s and stopped up to 3e-4 above their minimum)
     hand = np.flatnonzero(res.status == HANDOFF)
     if hand.size:
@@ -302,7 +302,7 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
         iters[hand] += r64.n_iter
         for j, i in enumerate(hand):
             stage[i] = "float32 screen + float64 finish"
-            notes[int(i)] = {CONVERGED: "CONVERGENCE: relative objective change <= 1e-14 for 3 iterations",
+            notes[int(i)] = {CONVERGED: "CONVERGENCE: relative objective change <= 1e-10 for 3 iterations",
                              STALLED: "ABNORMAL: no decrease along the L-BFGS direction"}.get(
                                  int(r64.status[j]), STATUS_NAMES[int(r64.status[j])])
     fs = res.f
