@@ -238,9 +238,6 @@ def run(out: Path, opts: Options) -> Report:
     unpredictable = var.loc[~var["predictable"], "task"].tolist()
     outside = pred[(pred["actual"] < pred["lower"]) | (pred["actual"] > pred["upper"])]
     outside3 = pred3[(pred3["actual"] < pred3["lower"]) | (pred3["actual"] > pred3["upper"])]
-    checks.append(Check(name="targets whose actual accuracy lies outside the 90 % interval (of 16)", published=None,
-                        ours=len(outside), source="ours",
-                        note=", ".join(f"{r.task} {r.target}" for r in outside.itertuples()) or "none"))
     flags = [f"{name}: {law.step1.flags[0]}" for name, law in laws.items() if law.step1.flags]
     notes = (
         f"Intervals: 90 % percentile intervals over {n_boot} bootstrap resamples of the runs in step 1 "
