@@ -193,14 +193,15 @@ class MultiPowerLaw(CurveLaw):
             return ld, d
         P_s = curve.s1()
         ce = C * np.exp(-gamma * logeta)  # C * eta_k^-gamma
-        dl = delta * logeta
+        dlt = np.column_stack([delta, delta * logeta])
         cached = curve._cache.get("D")
         total = int(counts.sum())
         if cached is None and n * delta.size <= CACHE_ELEMENTS and total > 0:
             D = P_s[:, None] - pk[None, :]
             D[np.arange(delta.size)[None, :] >= counts[:, None]] = 0.0
             curve._cache["D"] = cached = D
-        rows = max(1, CHUNK_ELEMENTS // max(1, delta.size))
+        # row chunks: bounded memory, and narrow enough that the triangle k <= s wastes little work
+        rows = max(1, min(CHUNK_ELEMENTS // max(1, delta.size), -(-n // 16)))
         for a in range(0, n, rows):
             b = min(n, a + rows)
             m = int(counts[b - 1])
@@ -211,19 +212,21 @@ class MultiPowerLaw(CurveLaw):
             else:
                 Dm = P_s[a:b, None] - pk[None, :m]
                 Dm[np.arange(m)[None, :] >= counts[a:b, None]] = 0.0
-            cx = Dm * ce[None, :m]
+            cx = np.multiply(Dm, ce[None, :m])
             lu = np.log1p(cx)
-            g = -np.expm1(-beta * lu)  # G = 1 - (1 + C x)^-beta; 0 on the inactive columns (x = 0)
-            ld[a:b] = g @ delta[:m]
+            e = np.multiply(lu, -beta)
+            np.expm1(e, out=e)  # (1 + C x)^-beta - 1 = -G; 0 on the inactive columns (x = 0)
+            ld[a:b] = -(e @ delta[:m])
             if d is not None:
-                p = 1.0 - g
-                # the inactive columns have cx = 0 -> p = 1, lu = 0, r = 0: they drop out
-                lu *= p
+                e += 1.0  # p = (1 + C x)^-beta
+                lu *= e
                 d[a:b, 1] = lu @ delta[:m]
-                cx /= 1.0 + cx
-                cx *= p
-                d[a:b, 0] = (beta / C) * (cx @ delta[:m])
-                d[a:b, 2] = -beta * (cx @ dl[:m])
+                np.add(cx, 1.0, out=lu)
+                cx /= lu
+                cx *= e  # p C x / (1 + C x); 0 on the inactive columns
+                r = cx @ dlt[:m]
+                d[a:b, 0] = (beta / C) * r[:, 0]
+                d[a:b, 2] = -beta * r[:, 1]
         return ld, d
 
     def evaluate(self, params: FloatArray, curve: Curve, *, jac: bool) -> tuple[FloatArray, FloatArray | None]:

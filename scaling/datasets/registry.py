@@ -660,6 +660,44 @@ _register(DatasetSpec(
 ))
 
 
+def _parse_multipower(fetch: P.Fetch, spec: DatasetSpec, o: dict[str, Any]) -> P.Parsed | pd.DataFrame:
+    from . import multipower
+
+    return multipower.parse_multipowerlaw(fetch, o)
+
+
+def _multipower_files() -> tuple[RemoteFile, ...]:
+    from .multipower import FILES_SHA256
+
+    return tuple(RemoteFile(path, digest) for path, digest in FILES_SHA256.items())
+
+
+_register(DatasetSpec(
+    name="multipowerlaw_schedules",
+    repo="thu-yao-01-luo/MultiPowerLaw",
+    commit="8da9f1902602f3391b971a811e3cc51604541769",
+    files=_multipower_files(),
+    license="MIT (LICENSE)",
+    paper="Luo, Wen, Li, Wu, Zhang, Lyu 2025, 'A Multi-Power Law for Loss Curve Prediction Across Learning Rate "
+          "Schedules'",
+    arxiv="2503.12811",
+    description="27 training-loss curves (25M, 100M, 400M parameters x 9 learning-rate schedules: cosine, constant, "
+                "WSD with exponential/linear decay, two-stage), logged every ~128 steps; the per-step schedule "
+                "of each curve is rebuilt from its name (scaling.datasets.multipower.schedule_for)",
+    rows=6265,
+    units="step: optimizer steps; n_tokens: = step (tokens per step not given); lr: learning rate; "
+          "loss: training loss, nats/token",
+    n_params_convention=None,
+    n_params_note="nominal model sizes 25M / 100M / 400M (the repo's labels; counting rule not stated)",
+    backs="with the published parameters (src/config.py) the training objective (Huber 1e-3 on log loss, summed "
+          "over cosine_24000, constant_24000, wsdcon_9) 2.9122e-4 / 2.8096e-4 / 5.7699e-4 and the mean test PredE "
+          "1.102e-3 / 1.425e-3 / 1.680e-3 (25M / 100M / 400M; logs/*.log, README); a tight refit reaches "
+          "1.3843e-4 / 2.1331e-5 / 7.8834e-5 (REFERENCE.md section 12)",
+    parser=_parse_multipower,
+))
+
+
+
 def get_dataset(name: str) -> DatasetSpec:
     """The registry entry of dataset ``name`` (raises DataError listing the known names)."""
     try:

@@ -16,6 +16,8 @@ name               what
 ``llama3``         Llama 3 (2024) §3.2.1: the compute-optimal allocation from the published constants
 ``double-descent`` Hastie et al. 2019 / Caballero et al. 2022: test risk against p/n, theory,
                    simulation, a broken-power-law fit and the peak
+``multipower``     Luo et al. 2025: the multi-power law fitted on 3 learning-rate schedules per
+                   size, predicting 6 (published parameters and an exact refit)
 =================  ============================================================================
 
 The published datasets are read through :mod:`scaling.datasets` (offline with ``SCALING_DATA_DIR``).
@@ -52,6 +54,7 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
     "sensitivity": ("sensitivity", "Sensitivity to fitting choices on Epoch's and Gadre's data (Li et al. 2025)"),
     "olmo-ladder": ("olmo_ladder", "Bhagia et al. 2024: task scaling laws on the OLMo ladder"),
     "observational": ("observational", "Ruan et al. 2024: observational scaling laws"),
+    "multipower": ("multipower", "Luo et al. 2025: the multi-power law across learning-rate schedules"),
 }
 
 
