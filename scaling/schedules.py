@@ -92,7 +92,7 @@ class Schedule:
         if bad.size:
             raise DataError(format_message(
                 "The learning rates", where, "finite and >= 0 at every step",
-                f"{arr[bad[0]]!r} at {format_rows(bad).replace('row', 'step')}",
+                f"{float(arr[bad[0]])!r} at {format_rows(bad).replace('row', 'step')}",
                 "Pass one non-negative learning rate per optimizer step."))
         arr.setflags(write=False)
         object.__setattr__(self, "lr", arr)
@@ -264,7 +264,7 @@ class Schedule:
         s = np.asarray(steps, dtype=float).reshape(-1)
         bad = np.flatnonzero(~np.isfinite(s) | (s != np.round(s)) | (s < 0))
         if bad.size:
-            raise DataError(format_message("Steps", where, "non-negative integers", f"{s[bad[0]]!r} at "
+            raise DataError(format_message("Steps", where, "non-negative integers", f"{float(s[bad[0]])!r} at "
                                            f"{format_rows(bad)}"))
         over = np.flatnonzero(s >= self.total)
         if over.size:

@@ -397,7 +397,7 @@ def _fit_curves(curves: Sequence[Curve] | Curve, law: str | CurveLaw, *, delta: 
                        options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
         pn = prob.to_natural(res.x)
         pg = _projected_gradient(prob, res.x)
-        ok = bool(res.success) or pg < 1e-4
+        ok = bool(res.success) or pg < 1e-4 or float(res.fun) * prob.scale < 1e-20  # (an exact interpolation)
         log.debug("projected gradient %.3g", pg)
         log.debug("exact polish: objective %.8e after %d iterations (%d evaluations): %s", res.fun * prob.scale,
                   res.nit, res.nfev, res.message)

@@ -154,6 +154,7 @@ def run(out: Path, opts: Options) -> Report:
 
 def _figure(out: Path, curves_all: dict[str, dict[str, Curve]], fits: dict, opts: Options) -> list[Path]:
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), sharex="col", gridspec_kw={"height_ratios": [3, 2]})
     colors = plt.get_cmap("tab10")
@@ -174,7 +175,7 @@ def _figure(out: Path, curves_all: dict[str, dict[str, Curve]], fits: dict, opts
             ax.plot(c.steps, pp, color=col, lw=0.9, ls="--")
             axr.plot(c.steps, 100 * (pp - c.loss) / c.loss, color=col, lw=0.9, ls="--")
             axr.plot(c.steps, 100 * (pf - c.loss) / c.loss, color=col, lw=0.9, ls=":")
-        ax.set_xscale("log")
+        axr.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
         ax.set_title(f"{size}: observed (solid), published-parameter prediction (dashed)", fontsize="medium")
         ax.set_ylabel("training loss (nats/token)")
         ax.grid(alpha=0.3, which="both")
