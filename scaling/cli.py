@@ -785,6 +785,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .tasks.cli import add_parser as _add_predict_task
 
     _add_predict_task(sub, sys.modules[__name__])
+
+    from .forecast_cli import add_forecast_parser
+    add_forecast_parser(sub, _source_args, _common)
     return parser
 
 

@@ -40,6 +40,8 @@ __all__ = [
     "UncertaintyWarning",
     "DisagreementWarning",
     "SensitivityWarning",
+    "ForecastHorizonWarning",
+    "ScheduleAssumptionWarning",
     "format_message",
     "format_rows",
 ]
@@ -110,6 +112,14 @@ class DisagreementWarning(ScalingWarning):
 class SensitivityWarning(ScalingWarning):
     """A conclusion moves more across reasonable fitting choices (form, objective, subset) than its
     bootstrap interval: the interval understates the uncertainty (``scaling.sensitivity``)."""
+
+
+class ForecastHorizonWarning(ExtrapolationWarning):
+    """A forecast is requested more than 5x beyond the observed span of the curve."""
+
+
+class ScheduleAssumptionWarning(ScalingWarning):
+    """A forecast was made without the run's learning-rate schedule: it assumes no decay ahead."""
 
 
 def format_rows(rows: Sequence[int], limit: int = 8) -> str:
