@@ -20,6 +20,8 @@ from .predict import (Allocation, allocation_table, compute_optimal, data_constr
                       inference_optimal, list_published, predict_loss)
 from .data import RunTable, read_csv_runs, read_mlflow, read_table, read_tensorboard, read_wandb
 from .tasks import fit_sigmoid, predict_accuracy, task_law
+from .schedules import Schedule
+from .forecast import Forecast, forecast  # noqa: E402  (the function shadows the submodule, as sc.fit does)
 
 #: submodules reached as attributes on first use (``sc.plot`` imports matplotlib only then)
 _LAZY = ("plot", "reproduce", "doubledescent", "demo", "cli")
@@ -32,6 +34,7 @@ __all__ = ["__version__", "errors", "units", "RunTable", "read_table", "read_ten
            "allocation_table", "inference_optimal", "predict_loss", "get_published", "list_published",
            "task_law", "predict_accuracy", "fit_sigmoid", *_LAZY]
 __all__ += ["fit_many", "FitCollection", "sensitivity", "Sensitivity", "plan_runs", "RunPlan"]
+__all__ += ["Schedule", "forecast", "Forecast"]
 
 
 def __getattr__(name: str) -> _Any:

@@ -104,7 +104,7 @@ class _Problem:
         if self.iC >= 0:
             z[self.iC] = z[self.iC] + z[self.ig] * self.lref
         p = self.base.copy()
-        p[self.free] = np.where(self.log, np.exp(z), z)
+        p[self.free] = np.where(self.log, np.exp(np.minimum(z, 700.0)), z)
         return p
 
     def to_internal(self, p: FloatArray) -> FloatArray:
