@@ -236,3 +236,29 @@ def test_exact_refit_is_below_the_published_objective(mpl_curves, size):
     assert fit.objective == pytest.approx(REFIT[size][0], rel=1e-3)
     prede = np.mean([fit.evaluate(c[n])["PredE"] for n in TEST])
     assert prede == pytest.approx(REFIT[size][1], rel=2e-3)
+
+
+# -- schedule planning ----------------------------------------------------------------------------
+def test_final_loss_gradient_matches_finite_differences_and_the_law():
+    from scaling.curves.plan import final_loss_and_gradient
+    lr = Schedule.wsd(600, 1e-3, 400, 1e-5, warmup=50, shape="cosine").lr
+    f, g = final_loss_and_gradient(np.array(P400), lr)
+    assert f == pytest.approx(MULTIPOWER.predict(P400, Curve.make(lr, [599]))[0], abs=1e-12)
+    for j in (0, 49, 50, 300, 598, 599):
+        a, b = lr.copy(), lr.copy()
+        a[j] += 1e-9
+        b[j] -= 1e-9
+        num = (final_loss_and_gradient(np.array(P400), a)[0] - final_loss_and_gradient(np.array(P400), b)[0]) / 2e-9
+        assert num == pytest.approx(g[j], rel=1e-5, abs=1e-6)
+
+
+def test_optimal_schedule_is_non_increasing_and_beats_cosine_and_wsd():
+    from scaling.curves.plan import optimal_schedule
+    r = optimal_schedule(P400, 24_000, PEAK, warmup=W)
+    s = r.schedule
+    assert s.total == 24_000 and s.is_non_increasing(after=W - 1) and s.lr.max() == pytest.approx(PEAK)
+    assert r.converged and r.gain["cosine"] > 0.05 and r.gain["wsd"] > 0.005
+    # the shape Luo et al. report: stable at the peak, then a late decay towards zero
+    assert s.lr[15_000] == pytest.approx(PEAK) and s.lr[-1] < 0.05 * PEAK
+    with pytest.raises(DataError, match="eta_min"):
+        optimal_schedule(P400, 1000, 1e-3, eta_min=0.0)
