@@ -61,22 +61,25 @@ def main() -> None:
     args = ap.parse_args()
     with threadpool_limits(limits=1, user_api="blas"):
         for size in args.sizes.split(","):
-            curves = load_curves(size)
-            train = [curves[n] for n in TRAIN]
-            p = np.array(PUBLISHED_PARAMS[size])
-            t_naive, f_naive = median_time(lambda: naive_objective(p, train), args.repeats)
-            prob = _Problem(MULTIPOWER, train, 1e-3, list(range(7)), p)
-            z = prob.to_internal(p)
-            prob.value_grad(z)  # warm the kernel cache, as a fit does after its first evaluation
-            t_ours, (f_ours, _) = median_time(lambda: prob.value_grad(z), max(5, args.repeats))
-            assert abs(f_ours - f_naive) <= 1e-12 * max(1.0, f_naive) + 1e-15
-            t_fit, fit = median_time(lambda: fit_curves(train), args.repeats)
-            print(f"{size}: objective (a) loop {t_naive * 1e3:8.1f} ms  (b) value+gradient {t_ours * 1e3:6.1f} ms  "
-                  f"ratio {t_naive / t_ours:5.1f}x")
-            print(f"{size}: fit_curves median {t_fit:6.1f} s over {args.repeats} ({'<=' if t_fit <= 30 else '>'} 30 s); "
-                  f"objective {fit.objective:.5e} (published parameters {huber_objective(MULTIPOWER, p, train):.5e}); "
-                  f"the independent reference refit took 842 s for 8 starts")
+            bench_size(size, args.repeats)
 
+
+def bench_size(size: str, repeats: int) -> None:
+    curves = load_curves(size)
+    train = [curves[n] for n in TRAIN]
+    p = np.array(PUBLISHED_PARAMS[size])
+    t_naive, f_naive = median_time(lambda: naive_objective(p, train), repeats)
+    prob = _Problem(MULTIPOWER, train, 1e-3, list(range(7)), p)
+    z = prob.to_internal(p)
+    prob.value_grad(z)  # warm the kernel cache, as a fit does after its first evaluation
+    t_ours, (f_ours, _) = median_time(lambda: prob.value_grad(z), max(5, repeats))
+    assert abs(f_ours - f_naive) <= 1e-12 * max(1.0, f_naive) + 1e-15
+    t_fit, fit = median_time(lambda: fit_curves(train), repeats)
+    print(f"{size}: objective (a) loop {t_naive * 1e3:8.1f} ms  (b) value+gradient {t_ours * 1e3:6.1f} ms  "
+          f"ratio {t_naive / t_ours:5.1f}x")
+    print(f"{size}: fit_curves median {t_fit:6.1f} s over {repeats} ({'<=' if t_fit <= 30 else '>'} 30 s); "
+          f"objective {fit.objective:.5e} (published parameters {huber_objective(MULTIPOWER, p, train):.5e}); "
+          "the independent reference refit took 842 s for 8 starts")
 
 if __name__ == "__main__":
     main()

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 from scipy import stats
 from scipy.optimize import least_squares
 
@@ -190,6 +190,7 @@ class _MultiPower:
     def logpred_curve(self, z: FloatArray, curve: Any) -> tuple[FloatArray, FloatArray]:
         p = self._full(z)
         f, J = self.law.evaluate(p, curve, jac=True)
+        assert J is not None
         f = np.maximum(f, 1e-10)
         Jz = np.column_stack([J[:, 0], J[:, 1] * p[1], J[:, 2], J[:, 3] * p[3]]) / f[:, None]
         return np.log(f), Jz
@@ -307,7 +308,8 @@ def forecast(table: Any, at: float, law: str | None = None, level: float = 0.95,
     ys = [g["loss"].to_numpy(float) for _, g in groups]
     for (r, _), xv, yv in zip(groups, xs, ys):
         if xv.size < 4:
-            raise DataError(format_message("Run", repr(r), "observed at >= 4 points to forecast", f"{xv.size} point(s)"))
+            raise DataError(format_message("Run", repr(r), "observed at >= 4 points to forecast",
+                                           f"{xv.size} point(s)"))
         if np.any(~np.isfinite(yv) | (yv <= 0)) or np.any(~np.isfinite(xv) | (xv <= 0)):
             raise DataError(format_message(f"{xcol} and loss", f"of run {r!r}", "finite and > 0", "other values"))
     x_last = np.array([xv.max() for xv in xs])
@@ -358,6 +360,7 @@ def forecast(table: Any, at: float, law: str | None = None, level: float = 0.95,
         for c in curves:
             f, J = mp.logpred_curve(zhat, c)
             Js.append(J)
+            assert c.loss is not None
             es.append(np.log(c.loss) - f)
         targets = [Curve.make(c.schedule, [int(round(at))]) for c in curves]
         at_fn = [lambda z_, _c=t: (float(mp.logpred_curve(z_, _c)[0][0]), mp.logpred_curve(z_, _c)[1][0])
@@ -376,8 +379,8 @@ def forecast(table: Any, at: float, law: str | None = None, level: float = 0.95,
     cov = _sandwich(J_all, Sigma)
     for i, ((r, _), xl) in enumerate(zip(groups, x_last)):
         lf, g = at_fn[i](zhat)
-        var_s = float(max(g @ cov @ g, 0.0))
-        sd_m = k * math.log(max(at / xl, 1.0))
+        var_s = max(float(g @ cov @ g), 0.0)
+        sd_m = k * math.log(max(at / float(xl), 1.0))
         sd = math.sqrt(var_s + sd_m * sd_m + sds[i] ** 2)
         est = math.exp(lf)
         rows.append({"run": r, "x_last": float(xl), "n_points": int(xs[i].size), "estimate": est,

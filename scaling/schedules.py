@@ -92,7 +92,7 @@ class Schedule:
         if bad.size:
             raise DataError(format_message(
                 "The learning rates", where, "finite and >= 0 at every step",
-                f"{float(arr[bad[0]])!r} at {format_rows(bad).replace('row', 'step')}",
+                f"{float(arr[bad[0]])!r} at {format_rows(bad.tolist()).replace('row', 'step')}",
                 "Pass one non-negative learning rate per optimizer step."))
         arr.setflags(write=False)
         object.__setattr__(self, "lr", arr)
@@ -265,12 +265,12 @@ class Schedule:
         bad = np.flatnonzero(~np.isfinite(s) | (s != np.round(s)) | (s < 0))
         if bad.size:
             raise DataError(format_message("Steps", where, "non-negative integers", f"{float(s[bad[0]])!r} at "
-                                           f"{format_rows(bad)}"))
+                                           f"{format_rows(bad.tolist())}"))
         over = np.flatnonzero(s >= self.total)
         if over.size:
             raise DataError(format_message(
                 "Steps", where, f"inside the schedule (< its {self.total} steps)",
-                f"step {s[over[0]]:g} at {format_rows(over)}",
+                f"step {s[over[0]]:g} at {format_rows(over.tolist())}",
                 "The schedule must be as long as the run: pass a schedule of total >= last step + 1."))
         return s.astype(np.int64)
 

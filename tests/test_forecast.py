@@ -128,7 +128,7 @@ def test_calibration_backtest_final_loss_from_the_first_30_percent():
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for src, run, g, x in _public_curves():
+        for src, _run, g, x in _public_curves():
             g = g.sort_values(x, kind="stable")
             end = float(g[x].max())
             # GPT-3's digitised curve is noisy: its "final loss" is the mean over the last 3 % of tokens

@@ -290,7 +290,8 @@ def _projected_gradient(prob: _Problem, z: FloatArray) -> float:
 
 def fit_curves(curves: Sequence[Curve] | Curve, law: str | CurveLaw = "multipower", *, delta: float = 1e-3,
                fixed: Mapping[str, float] | None = None, starts: Sequence[Mapping[str, float]] | None = None,
-               n_starts: int = 6, n_polish: int = 2, coarsen: int = 32, grid: Mapping[str, Sequence[float]] | None = None,
+               n_starts: int = 6, n_polish: int = 1, coarsen: int = 32,
+               grid: Mapping[str, Sequence[float]] | None = None,
                max_iter: int = 3000) -> CurveFit:
     """Fit a schedule-aware law to one curve or several jointly (all parameters shared).
 
@@ -370,7 +371,7 @@ def _fit_curves(curves: Sequence[Curve] | Curve, law: str | CurveLaw, *, delta: 
         f0, _ = prob_c.value_grad(z0)
         prob_c.scale = max(f0, 1e-300)
         res = minimize(prob_c.value_grad, z0, jac=True, method="L-BFGS-B", bounds=prob_c.bounds(),
-                       options={"maxiter": min(max_iter, 600), "ftol": 1e-10, "gtol": 1e-7})
+                       options={"maxiter": min(max_iter, 400), "ftol": 1e-10, "gtol": 1e-7})
         ends.append((float(res.fun) * prob_c.scale, prob_c.to_natural(res.x)))
         log.debug("coarse start: objective %.6e after %d iterations (%d evaluations)", res.fun * prob_c.scale,
                   res.nit, res.nfev)
@@ -403,7 +404,7 @@ def _fit_curves(curves: Sequence[Curve] | Curve, law: str | CurveLaw, *, delta: 
                   res.nit, res.nfev, res.message)
         rows.append({"stage": "exact", "objective": float(res.fun) * prob.scale, **dict(zip(names, map(float, pn))),
                      "iterations": int(res.nit), "converged": ok, "message": str(res.message)})
-    if not rows or not np.isfinite(rows[0]["objective"]):
+    if not rows or not all(math.isfinite(r["objective"]) for r in rows if isinstance(r["objective"], float)):
         raise FitError("No start of fit_curves reached a finite objective.", starts=pd.DataFrame(rows))
     exact_rows = pd.DataFrame(rows).sort_values("objective", kind="stable").reset_index(drop=True)
     best = exact_rows.iloc[0]

@@ -23,7 +23,9 @@ a T x T matrix.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +42,21 @@ FloatArray = NDArray[np.float64]
 
 #: elements of one chunk of the (rows x changed steps) loss-drop kernel (about 8 MB per array)
 CHUNK_ELEMENTS = 1_000_000
+#: run the row chunks on a thread pool of ``THREADS`` workers above this many kernel elements
+PARALLEL_ELEMENTS = 400_000
+#: worker threads of the kernel (the chunks write disjoint rows; numpy releases the GIL); 1 = serial
+THREADS = max(1, min(2, int(os.environ.get("SCALING_THREADS", os.cpu_count() or 1))))
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    if THREADS <= 1:
+        return None
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="scaling-kernel"))
+    return _POOL[0]
+
+
 #: cache the kernel's step differences of a curve when they fit in this many elements (fits reuse them)
 CACHE_ELEMENTS = 6_000_000
 
@@ -202,11 +219,12 @@ class MultiPowerLaw(CurveLaw):
             curve._cache["D"] = cached = D
         # row chunks: bounded memory, and narrow enough that the triangle k <= s wastes little work
         rows = max(1, min(CHUNK_ELEMENTS // max(1, delta.size), -(-n // 16)))
-        for a in range(0, n, rows):
+
+        def chunk(a: int) -> None:
             b = min(n, a + rows)
             m = int(counts[b - 1])
             if m == 0:
-                continue
+                return
             if cached is not None:
                 Dm = cached[a:b, :m]
             else:
@@ -227,6 +245,14 @@ class MultiPowerLaw(CurveLaw):
                 r = cx @ dlt[:m]
                 d[a:b, 0] = (beta / C) * r[:, 0]
                 d[a:b, 2] = -beta * r[:, 1]
+
+        starts = range(0, n, rows)
+        pool = _pool() if total > PARALLEL_ELEMENTS else None
+        if pool is None:
+            for a in starts:
+                chunk(a)
+        else:  # numpy releases the GIL in the element-wise kernels: the chunks run on the cores
+            list(pool.map(chunk, starts))
         return ld, d
 
     def evaluate(self, params: FloatArray, curve: Curve, *, jac: bool) -> tuple[FloatArray, FloatArray | None]:
@@ -260,7 +286,7 @@ class AnnealingLaw(CurveLaw):
         self.decay = float(decay)
 
     def s2(self, curve: Curve) -> FloatArray:
-        key = ("S2", self.decay)
+        key = f"S2:{self.decay!r}"
         if key not in curve._cache:
             lr = curve.schedule.lr[: int(curve.steps[-1]) + 1]
             dec = np.r_[0.0, lr[:-1] - lr[1:]]

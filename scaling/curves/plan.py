@@ -47,7 +47,7 @@ def final_loss_and_gradient(params: FloatArray, lr: FloatArray) -> tuple[float, 
     g += B * own
     cum = np.cumsum(np.r_[0.0, d * Gp * eg])  # sum over k <= j
     g += B * cum
-    return loss, g
+    return float(loss), np.asarray(g, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def optimal_schedule(fit: Any, total: int, peak: float, *, warmup: int = 0, eta_
     span = peak - eta_min
 
     def lr_of(uu: FloatArray) -> tuple[FloatArray, FloatArray]:
-        kv = np.cumprod(uu)
+        kv = np.asarray(np.cumprod(uu), dtype=float)
         eta = eta_min + span * ((1 - w) * kv[idx] + w * kv[idx + 1])
         lr = base.lr.copy()
         lr[start:] = eta

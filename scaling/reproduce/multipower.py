@@ -47,12 +47,13 @@ SRC = "REFERENCE.md §12 / acceptance 16 [R: recomputed from the repo's files]"
 def load_curves(size: str) -> dict[str, Curve]:
     """The 9 curves of one size, with their schedules (``schedule_for``)."""
     table = load_dataset("multipowerlaw_schedules")
-    f = table.to_frame()
-    f = f[f["group"] == size]
+    assert not isinstance(table, pd.DataFrame)
+    full = table.to_frame()
+    f = full.loc[full["group"].to_numpy() == size]
     out = {}
     for name, g in f.groupby("schedule", sort=False):
-        out[str(name)] = Curve.make(schedule_for(str(name)), g["step"].to_numpy(), g["loss"].to_numpy(float),
-                                    name=f"{size}/{name}")
+        out[str(name)] = Curve.make(schedule_for(str(name)), np.asarray(g["step"], dtype=float),
+                                    np.asarray(g["loss"], dtype=float), name=f"{size}/{name!s}")
     return out
 
 
@@ -84,7 +85,6 @@ def run(out: Path, opts: Options) -> Report:
         curves = load_curves(size)
         curves_all[size] = curves
         train = [curves[n] for n in TRAIN]
-        test = [curves[n] for n in TEST]
         pub = np.array(PUBLISHED_PARAMS[size])
         logm = parse_log(size)
         obj_pub = huber_objective(MULTIPOWER, pub, train)
@@ -96,8 +96,8 @@ def run(out: Path, opts: Options) -> Report:
         fit_m = {n: fit.evaluate(curves[n]) for n in TEST}
         mean_pub = float(np.mean([pub_m[n]["PredE"] for n in TEST]))
         mean_fit = float(np.mean([fit_m[n]["PredE"] for n in TEST]))
-        log_obj = float(sum(logm.loc[n, "huber_loss"] for n in TRAIN))
-        log_mean = float(np.mean([logm.loc[n, "prede"] for n in TEST]))
+        log_obj = float(logm.loc[list(TRAIN), "huber_loss"].sum())
+        log_mean = float(logm.loc[list(TEST), "prede"].mean())
         checks += [
             Check(name=f"{size}: training objective with the published parameters", published=REF_OBJECTIVE[size],
                   ours=obj_pub, tolerance=1e-3, source=SRC),
@@ -123,9 +123,9 @@ def run(out: Path, opts: Options) -> Report:
         for n in TEST:
             per_schedule.append({
                 "size": size, "schedule": n,
-                "PredE published params": pub_m[n]["PredE"], "PredE authors' log": float(logm.loc[n, "prede"]),
+                "PredE published params": pub_m[n]["PredE"], "PredE authors' log": float(logm["prede"][n]),
                 "PredE our refit": fit_m[n]["PredE"],
-                "WorstE published params": pub_m[n]["WorstE"], "WorstE authors' log": float(logm.loc[n, "worste"]),
+                "WorstE published params": pub_m[n]["WorstE"], "WorstE authors' log": float(logm["worste"][n]),
                 "WorstE our refit": fit_m[n]["WorstE"]})
         summary.append({"size": size, "objective published params": obj_pub, "objective our refit": fit.objective,
                         "mean test PredE published": mean_pub, "mean test PredE our refit": mean_fit,
