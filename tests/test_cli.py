@@ -22,7 +22,8 @@ from scaling.estimation.uncertainty import Bootstrap  # noqa: E402
 from scaling.predict import compute_optimal  # noqa: E402
 from scaling import read_table  # noqa: E402
 
-SUBCOMMANDS = ("datasets", "fit", "optimal", "laws", "backtest", "plot", "reproduce", "demo", "plan-runs", "predict-task")
+SUBCOMMANDS = ("datasets", "fit", "optimal", "laws", "backtest", "plot", "reproduce", "demo", "plan-runs", "predict-task",
+               "forecast")
 
 
 @pytest.fixture(scope="module")

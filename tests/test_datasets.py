@@ -33,7 +33,7 @@ from scaling.datasets import parsers as P
 from scaling.errors import DataError, DatasetError
 
 NAMES = ["epoch_chinchilla", "gadre_overtraining", "porian_resolving", "muennighoff_datablations",
-         "colpret_curves", "olmo_ladder", "obsscaling"]
+         "colpret_curves", "olmo_ladder", "obsscaling", "multipowerlaw_schedules"]
 EPOCH_FILE = "data/svg_extracted_data.csv"
 EPOCH_SHA = "193478df4e90f040016431996c45682659306840ecdadf83cfb9cd5ca0aa1b30"
 MIRROR = os.environ.get("SCALING_DATA_DIR", "")  # the real mirror (fixtures below point the env elsewhere)
@@ -108,7 +108,8 @@ def test_list_datasets_has_the_five_with_provenance() -> None:
     assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", s) for s in df["source"])
     assert df.set_index("name")["rows"].to_dict() == {
         "epoch_chinchilla": 245, "gadre_overtraining": 104, "porian_resolving": 1745,
-        "muennighoff_datablations": 296, "colpret_curves": 5591, "olmo_ladder": 4196, "obsscaling": 148}
+        "muennighoff_datablations": 296, "colpret_curves": 5591, "olmo_ladder": 4196, "obsscaling": 148,
+        "multipowerlaw_schedules": 6265}
     assert df.set_index("name").loc["porian_resolving", "arxiv"] == "2406.19146"
     assert "MIT" in df.set_index("name").loc["gadre_overtraining", "license"]
     assert "Apache-2.0" in df.set_index("name").loc["muennighoff_datablations", "license"]

@@ -35,7 +35,7 @@ def _files_ok(rep: Report, out, stems):  # type: ignore[no-untyped-def]
 def test_list():
     df = list_reproductions()
     assert list(df["name"]) == ["chinchilla", "kaplan", "porian", "gadre", "datablations", "llama3", "double-descent",
-                                "sensitivity", "olmo-ladder", "observational"]
+                                "sensitivity", "olmo-ladder", "observational", "multipower"]
     assert set(df["name"]) == set(REPRODUCTIONS)
 
 

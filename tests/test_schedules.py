@@ -262,3 +262,22 @@ def test_optimal_schedule_is_non_increasing_and_beats_cosine_and_wsd():
     assert s.lr[15_000] == pytest.approx(PEAK) and s.lr[-1] < 0.05 * PEAK
     with pytest.raises(DataError, match="eta_min"):
         optimal_schedule(P400, 1000, 1e-3, eta_min=0.0)
+
+
+def test_multipower_dataset_registry_matches_the_mirror_checksums_and_schedules():
+    import os
+    from pathlib import Path
+
+    import scaling as sc
+    from scaling.datasets import get_dataset
+    from scaling.datasets.multipower import SCHEDULES, schedule_for
+    root = Path(os.environ.get("SCALING_DATA_DIR", "")) / "multipowerlaw_schedules" / "SHA256SUMS.txt"
+    if not root.exists():
+        pytest.skip("the offline mirror is not available (set SCALING_DATA_DIR)")
+    sums = dict(reversed(line.split()) for line in root.read_text().splitlines() if line.strip())
+    assert {f.path: f.sha256 for f in get_dataset("multipowerlaw_schedules").files} == sums
+    f = sc.load_dataset("multipowerlaw_schedules").to_frame()
+    assert len(f) == 6265 and f["run"].nunique() == 27
+    for name in SCHEDULES:  # the lr column equals the rebuilt schedule (the parser checks it too)
+        g = f[f["schedule"] == name]
+        assert np.max(np.abs(schedule_for(name).lr[g["step"].to_numpy().astype(int)] - g["lr"].to_numpy())) < 1e-14

@@ -2,7 +2,8 @@
 
 >>> from scaling.datasets import list_datasets, load_dataset
 >>> list_datasets()["name"].tolist()  # doctest: +NORMALIZE_WHITESPACE
-['epoch_chinchilla', 'gadre_overtraining', 'porian_resolving', 'muennighoff_datablations', 'colpret_curves']
+['epoch_chinchilla', 'gadre_overtraining', 'porian_resolving', 'muennighoff_datablations', 'colpret_curves',
+ 'multipowerlaw_schedules']
 
 ``load_dataset(name, download=True, ...)`` returns a :class:`~scaling.RunTable`. Files are
 read from the offline mirror ``$SCALING_DATA_DIR``, the user cache, or downloaded from the pinned
