@@ -10,10 +10,11 @@ Procedure (exact at the end, fast on the way):
    parameters the linear ones are solved by least squares on relative residuals, on a coarsened
    kernel (changes of the learning rate grouped in blocks, never across a logged step).
 2. *Multi-start* — L-BFGS-B from the ``n_starts`` best grid points on the coarse kernel.
-3. *Exact polish* — the best ``n_polish`` distinct end points are polished on the **exact** law with
-   tight tolerances (``ftol=1e-15``, ``gtol=1e-10`` on the objective scaled to 1 at its start) and
-   analytic gradients (:meth:`CurveLaw.evaluate` returns the Jacobian). The reported fit is the best
-   exact optimum; ``starts`` lists every polished end point, so agreement can be checked.
+3. *Exact polish* — the best coarse end point (and up to ``n_polish`` distinct others within 1 % of it)
+   is polished on the **exact** law with tight tolerances (``ftol=1e-15``, ``gtol=1e-10`` on the
+   objective scaled to 1 at its start) and analytic gradients (:meth:`CurveLaw.evaluate` returns the
+   Jacobian). The reported fit is the best exact optimum; ``starts`` lists the exact end points
+   (``stage="exact"``) and every coarse end point (``stage="coarse"``), so agreement can be checked.
 
 The optimiser works in log coordinates for the scale parameters (A, B, C).
 """
