@@ -183,6 +183,27 @@ def test_fit_recovers_known_parameters_of_synthetic_curves():
         assert fit.evaluate(c)["WorstE"] < 1e-5
     back = CurveFit.from_dict(json.loads(fit.to_json()))
     assert back.params == fit.params and back.objective == fit.objective
+    new = Schedule.wsd(9000, PEAK, 7000, FINAL, warmup=500, shape="1-sqrt")  # a schedule it never saw
+    at = np.array([8999, 600, 7500])
+    expected = MULTIPOWER.predict(truth, Curve.make(new, np.sort(at)))[np.argsort(np.argsort(at))]
+    assert fit.predict(new, at) == pytest.approx(expected, rel=1e-5)
+
+
+def test_curves_from_table_reads_schedule_specs_and_lr_columns():
+    import pandas as pd
+
+    import scaling as sc
+    from scaling.curves import curves_from_table
+    s = Schedule.cosine(50, 1e-3, 1e-4)  # (read_table rejects lr = 0, the first step of a linear warmup)
+    steps = np.arange(50)
+    df = pd.DataFrame({"run": "a", "step": steps, "lr": s.lr, "loss": 3.0 + 1.0 / (1 + steps), "n_params": 1e6,
+                       "n_tokens": (steps + 1) * 1e3})
+    (c,) = curves_from_table(sc.read_table(df))
+    assert c.schedule == s and c.name == "a"
+    with pytest.raises(DataError, match=r"every step 0, 1, \.\.\., T - 1 .* build the schedule from its spec"):
+        curves_from_table(sc.read_table(df.iloc[::2]))  # a per-step lr column with gaps cannot define it
+    with pytest.raises(DataError, match="The schedule of run 'a' must be known"):
+        curves_from_table(sc.read_table(df.drop(columns="lr")))
 
 
 def test_fit_annealing_law_and_fixed_parameters():
