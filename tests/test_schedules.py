@@ -132,12 +132,12 @@ def test_chunked_kernel_equals_brute_force_and_memory_stays_bounded(sched, monke
 def test_72000_step_curve_at_every_step_without_quadratic_memory():
     import tracemalloc
     sched = Schedule.cosine(72_000, PEAK, FINAL, warmup=W)
-    steps = np.arange(60_000, 72_000, 6)  # 2,000 rows x 72,000 columns would be 1.15 GB
+    steps = np.arange(60_000, 72_000, 24)  # 500 rows x 72,000 columns would be 288 MB as one matrix
     tracemalloc.start()
     pred = MULTIPOWER.predict(P400, Curve.make(sched, steps))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert peak < 150e6 and np.all(np.diff(pred) < 0)
+    assert peak < 100e6 and np.all(np.diff(pred) < 0)
 
 
 def test_analytic_jacobians_match_finite_differences():
@@ -172,9 +172,9 @@ def test_annealing_law_s2_is_the_momentum_sum_of_decreases():
 # -- fitting --------------------------------------------------------------------------------------
 def test_fit_recovers_known_parameters_of_synthetic_curves():
     truth = np.array([2.5, 0.6, 0.45, 500.0, 0.8, 0.4, 0.6])
-    scheds = [Schedule.cosine(6000, PEAK, FINAL, warmup=500), Schedule.constant(6000, PEAK, warmup=500),
-              Schedule.wsd(6000, PEAK, 4500, FINAL, warmup=500, shape="linear")]
-    steps = np.arange(500, 6000, 64)
+    scheds = [Schedule.cosine(4000, PEAK, FINAL, warmup=300), Schedule.constant(4000, PEAK, warmup=300),
+              Schedule.wsd(4000, PEAK, 3000, FINAL, warmup=300, shape="linear")]
+    steps = np.arange(300, 4000, 100)
     curves = [Curve.make(s, steps, MULTIPOWER.predict(truth, Curve.make(s, steps)), name=str(i))
               for i, s in enumerate(scheds)]
     fit = fit_curves(curves)
@@ -183,7 +183,7 @@ def test_fit_recovers_known_parameters_of_synthetic_curves():
         assert fit.evaluate(c)["WorstE"] < 1e-5
     back = CurveFit.from_dict(json.loads(fit.to_json()))
     assert back.params == fit.params and back.objective == fit.objective
-    new = Schedule.wsd(9000, PEAK, 7000, FINAL, warmup=500, shape="1-sqrt")  # a schedule it never saw
+    new = Schedule.wsd(9000, PEAK, 7000, FINAL, warmup=300, shape="1-sqrt")  # a schedule it never saw
     at = np.array([8999, 600, 7500])
     expected = MULTIPOWER.predict(truth, Curve.make(new, np.sort(at)))[np.argsort(np.argsort(at))]
     assert fit.predict(new, at) == pytest.approx(expected, rel=1e-5)
