@@ -787,7 +787,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict_task(sub, sys.modules[__name__])
 
     from .forecast_cli import add_forecast_parser
-    add_forecast_parser(sub, _source_args, _common)
+    add_forecast_parser(sub, _source_args, _common, _load_source)
     return parser
 
 

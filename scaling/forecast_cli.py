@@ -8,7 +8,9 @@ from typing import Any
 __all__ = ["add_forecast_parser", "cmd_forecast"]
 
 
-def add_forecast_parser(sub: Any, source_args: Any, common: Any) -> None:
+def add_forecast_parser(sub: Any, source_args: Any, common: Any, load_source: Any) -> None:
+    """Add ``forecast`` to ``sub``; ``source_args``/``common`` add the shared flags and ``load_source(args)``
+    reads SOURCE with them (passed in by :mod:`scaling.cli`, so that this module does not import it)."""
     p = sub.add_parser(
         "forecast", help="forecast the loss of a run in progress at a later step/token count, with an interval",
         description="Fit a law to the observed part of a curve (one run, or several jointly) and forecast the loss "
@@ -31,15 +33,14 @@ def add_forecast_parser(sub: Any, source_args: Any, common: Any) -> None:
                    help="use only the points at or before X (backtest a finished curve)")
     p.add_argument("--level", type=float, default=0.95, help="nominal coverage of the interval (default 0.95)")
     common(p)
-    p.set_defaults(func=cmd_forecast)
+    p.set_defaults(func=cmd_forecast, load_source=load_source)
 
 
 def cmd_forecast(args: argparse.Namespace, out: Any) -> int:
-    from .cli import _load_source
     from .errors import DataError, format_message
     from .forecast import forecast
 
-    table = _load_source(args)
+    table = args.load_source(args)
     frame = table.to_frame()
     if args.run:
         if "run" not in frame.columns:

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import DatasetError, format_message
 from ..schedules import Schedule
-from .parsers import Fetch, Parsed, _bad_file
+from .parsers import Fetch, Parsed
 
 __all__ = ["SIZES", "TRAIN", "TEST", "SCHEDULES", "schedule_for", "parse_multipowerlaw", "FILES_SHA256",
            "PUBLISHED_PARAMS"]
@@ -75,6 +76,12 @@ FILES_SHA256: dict[str, str] = {
     "src/lr_schedules.py": "f9197a00e389502d3b81296211db5f58a98371063e998e6b3f2f8bbeb1b4c21e",
     "src/models.py": "3e03899ddf3b8e2e56a8668acc3cc52204f2f29bd56ff58a55e1e57ea8e33118",
 }
+
+
+def _bad_file(path: str, what: str, got: object) -> DatasetError:
+    return DatasetError(format_message(f"File '{path}'", "", what, got,
+                                       "The registry pins this exact file (by checksum), so this is a bug in "
+                                       "scaling's parser: please report it."))
 
 
 def csv_path(size: str, schedule: str) -> str:
