@@ -696,6 +696,8 @@ _register(DatasetSpec(
     parser=_parse_multipower,
 ))
 
+
+
 def get_dataset(name: str) -> DatasetSpec:
     """The registry entry of dataset ``name`` (raises DataError listing the known names)."""
     try:
