@@ -34,11 +34,14 @@ default tolerances; on their 240 points that leaves 44 % of 1,000 resamples abov
    not minima.
 3. ``extra_starts=k`` also runs k distinct random grid points per resample: a resample can have a
    basin that the full data do not show (``tests/test_bootstrap_trust.py``: the two-basin problem of
-   issue 11, where 2 of 60 resamples stop 3.3 % and 2.4 % above their optimum without it).
+   issue 11, where 2 of 60 resamples stop 3.3 % and 2.4 % above their optimum without it). The default
+   ``"auto"`` runs the *whole* grid for every resample when it has at most :data:`SMALL_GRID` (8)
+   starts — each resample's search is then as thorough as a full-grid refit, at most 8× the runs —
+   and none for larger grids (Hoffmann's 4,500), where verification and escalation take over.
 4. **Verification, by default.** ``verify="auto"`` re-fits a uniform random subset of resamples from
    the *full* start grid (``problem.solve``) and compares objectives (relative 1e-9): as many as the
    optimiser iterations of the full fit and the bootstrap pay for, at least one (one of 1,000 on
-   Epoch's 4,500-start grid; 41 of 60 on the two-basin problem's 5-start grid). When a verified
+   Epoch's 4,500-start grid). When a verified
    resample misses, the bootstrap **escalates** (``escalate=3`` rounds): every resample and jackknife
    fit is re-run with more random grid starts (8, 32, 128, capped at the grid), each keeps its best
    answer, and the same subset is re-verified, until it is clean. What still misses is replaced by its
@@ -171,17 +174,18 @@ class Bootstrap:
         Re-fit this many random resamples from the full start grid and compare (see module notes);
         each costs about one full fit. ``"auto"`` (default): as many as the optimiser iterations of the full
         fit and of the bootstrap together pay for (at least one), so verification at most doubles the
-        cost of ``fit(..., uncertainty=Bootstrap())``; 41 of 60 resamples of a small problem whose grid
-        has 5 starts, one resample of 1,000 for Epoch's 4,500-start grid.
+        cost of ``fit(..., uncertainty=Bootstrap())``; one resample of 1,000 for Epoch's 4,500-start
+        grid.
     starts : int
         Maximum number of distinct local optima of the full fit used as candidate starts.
     screen : float
         Run a non-optimal candidate for a resample when its objective there is within ``screen``
         resampling standard deviations of the resample's optimum; ``inf`` runs all of them.
-    extra_starts : int
+    extra_starts : int or "auto"
         Also run this many points drawn at random from the fit's start grid for every resample
         (float64, tight): a resample can have a basin the full data do not
         (``verify`` measures how often); costs about ``extra_starts`` times the bootstrap.
+        ``"auto"`` (default): the whole grid when it has at most 8 starts, else none.
     jackknife : bool
         Also run the leave-one-out (leave-one-cluster-out) fits needed by BCa intervals.
     escalate : int
@@ -198,7 +202,7 @@ class Bootstrap:
     verify: int | str = "auto"
     starts: int = 8
     screen: float = 3.0
-    extra_starts: int = 0
+    extra_starts: int | str = "auto"
     jackknife: bool = True
     escalate: int = 3
 
@@ -220,9 +224,9 @@ class Bootstrap:
         if not (isinstance(self.screen, (int, float)) and self.screen >= 0):
             raise DataError(format_message("Option screen", "of Bootstrap", "a number >= 0 (or inf)",
                                            repr(self.screen)))
-        if not isinstance(self.extra_starts, (int, np.integer)) or isinstance(self.extra_starts, bool) \
-                or self.extra_starts < 0:
-            raise DataError(format_message("Option extra_starts", "of Bootstrap", "an integer >= 0",
+        e = self.extra_starts
+        if not (e == "auto" or (isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e >= 0)):
+            raise DataError(format_message("Option extra_starts", "of Bootstrap", "an integer >= 0 or 'auto'",
                                            repr(self.extra_starts)))
 
 
@@ -524,6 +528,9 @@ def describe_verification(u: Any) -> str:
     return text
 
 
+#: grids this small are run whole for every resample by default (Bootstrap(extra_starts="auto"))
+SMALL_GRID = 8
+
 #: escalation schedule: random grid points per resample in escalation round 1, 2, ... (capped at the grid)
 ESCALATION = (8, 32, 128)
 
@@ -581,7 +588,7 @@ def _bootstrap(problem: FitProblem, result: Any, spec: Bootstrap, *, rng: Any, n
     bar = _bar(progress, len(W_blocks) + len(jk_blocks), "bootstrap")
     rounds: list[dict[str, Any]] = []
     try:
-        k = int(spec.extra_starts)
+        k = (n_grid if n_grid <= SMALL_GRID else 0) if spec.extra_starts == "auto" else int(spec.extra_starts)
         X, F, conv, fits = run(k, bar)
         boot, jack = fits[: len(W_blocks)], fits[len(W_blocks):]
         runs = spec.n + n_jk + int(sum(f.n_alt for f in fits))

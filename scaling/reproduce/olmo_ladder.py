@@ -167,6 +167,7 @@ def _figures(figs: Any, laws: dict[str, Any], frame: pd.DataFrame, pred: pd.Data
 
 
 def run(out: Path, opts: Options) -> Report:
+    info: list[str] = []  # rows without a published value: notes, not checks
     from ..tasks import single_step, variance_analysis
     from . import _olmo_figures as figs
 
@@ -253,6 +254,7 @@ def run(out: Path, opts: Options) -> Report:
         "~200x for 13B-5T; "
         "the ExtrapolationWarning this raises is silenced here, by design of a ladder).",
     ) + tuple(f"step-1 diagnostic: {f}" for f in flags)
+    notes = tuple(notes) + tuple(info)
     var_table = var
     return Report(name="olmo-ladder", title=TITLE, papers=PAPERS, checks=tuple(checks),
                   tables={"Predicted vs actual accuracy (points), 16-run ladder": _wide(pred, True),
