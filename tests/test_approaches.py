@@ -467,3 +467,14 @@ def test_approach1_bootstrap_reproducible() -> None:
     assert a.options["rng"] == 3 and a.n_boot == 100
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.b = 0.0  # type: ignore[misc]
+
+
+def test_compute_optimal_plans_with_an_approach1_result() -> None:
+    """Approach 1's fitted power laws are an allocation law that compute_optimal accepts (issue: 'a user was
+    refused: must be a fit result ... got Approach1Result')."""
+    from scaling.predict import compute_optimal
+
+    r = approach1(curves_table(), smooth=None, n_boot=0)
+    alloc = compute_optimal(r, flops=[1e20, 1e21])
+    np.testing.assert_allclose(alloc.n_params, r.n_opt([1e20, 1e21]), rtol=1e-12)
+    np.testing.assert_allclose(6.0 * alloc.n_params * alloc.n_tokens, [1e20, 1e21], rtol=1e-12)
