@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["frame_to_json", "frame_from_json", "jsonable"]
+__all__ = ["frame_to_json", "frame_from_json", "jsonable", "plain_json"]
 
 
 def frame_to_json(df: pd.DataFrame | None) -> dict[str, Any] | None:
@@ -65,3 +65,29 @@ def jsonable(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return repr(x)
     return x
+
+
+def plain_json(x: Any) -> Any:
+    """Plain JSON types for reports and CLI output: mappings, sequences, frames (as records), Series (as
+    mappings) and arrays become dicts and lists; numpy scalars Python numbers; non-finite floats ``None``;
+    paths and other objects their text. (Results that must round-trip use :func:`jsonable`.)"""
+    if isinstance(x, Mapping):
+        return {str(k): plain_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain_json(v) for v in x]
+    if isinstance(x, pd.DataFrame):
+        return [plain_json(r) for r in x.to_dict(orient="records")]
+    if isinstance(x, pd.Series):
+        return {str(k): plain_json(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return plain_json(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if x is None or isinstance(x, str):
+        return x
+    return str(x)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._serialize import plain_json as _jsonable
 from ._version import __version__
 from .cli_table import (add_table_arguments, apply_curve_options, cli_message, rarest_first, read_table_kwargs,
                         table_notes, table_summary)
@@ -66,34 +67,6 @@ class _Out:
     def info(self, text: str) -> None:
         if not self.quiet:
             print(text, file=sys.stderr)
-
-
-def _jsonable(x: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, pd.DataFrame):
-        return [_jsonable(r) for r in x.to_dict(orient="records")]
-    if isinstance(x, pd.Series):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, Path):
-        return str(x)
-    if x is None or isinstance(x, str):
-        return x
-    return str(x)
 
 
 def _one_line(msg: object) -> str:

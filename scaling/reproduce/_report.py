@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._serialize import plain_json as _jsonable
 from ..errors import DataError, format_message
 
 __all__ = ["Check", "Report", "STATUS_PASS", "STATUS_FAIL", "STATUS_KNOWN", "STATUS_INFO", "require_data"]
@@ -164,25 +165,6 @@ class Check:
                 "difference": _num(self.difference), "tolerance": self.tolerance, "kind": self.kind,
                 "status": self.status, "source": self.source, "expected_to_match": self.expected_to_match,
                 "expected_difference": _num(self.expected_difference), "basis": self.basis, "note": self.note}
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, Path):
-        return str(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (str, int, bool)) or x is None:
-        return x
-    return str(x)
 
 
 def _frame_to_records(df: pd.DataFrame) -> list[dict[str, Any]]:

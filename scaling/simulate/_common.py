@@ -14,29 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._serialize import plain_json
+
 __all__ = ["SimulationResult", "child_seeds", "single_thread", "jsonable"]
 
 
-def jsonable(x: Any) -> Any:
-    """Plain JSON types (NaN/inf become None) for the JSON report."""
-    if isinstance(x, Mapping):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if isinstance(x, pd.DataFrame):
-        return [jsonable(r) for r in x.to_dict(orient="records")]
-    if isinstance(x, np.ndarray):
-        return [jsonable(v) for v in x.tolist()]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, Path):
-        return str(x)
-    return x
+jsonable = plain_json  # plain JSON types (NaN/inf become None) for the JSON report
 
 
 @dataclass(frozen=True)
