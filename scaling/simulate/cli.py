@@ -68,8 +68,8 @@ def cmd_simulate(args: argparse.Namespace, out: Any) -> int:
 
     if args.list or not args.name:
         if not args.list:  # a usage error (exit 2); scaling.cli's UsageError is not imported: no import cycle
-            print("scaling simulate: error: `scaling simulate` needs a NAME (one of " + ", ".join(SIMULATIONS)
-                  + ") or --list", file=sys.stderr)
+            sys.stderr.write("scaling simulate: error: `scaling simulate` needs a NAME (one of "
+                             + ", ".join(SIMULATIONS) + ") or --list\n")
             return 2
         if args.json:
             out.json([{"name": k, "title": v[1]} for k, v in SIMULATIONS.items()])
