@@ -23,13 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._argtypes import count as _count
+from ._argtypes import level as _level
+from ._argtypes import positive_float as _positive_float
 from ._serialize import plain_json as _jsonable
 from ._version import __version__
 from .cli_table import (add_table_arguments, apply_curve_options, cli_message, rarest_first, read_table_kwargs,
@@ -107,33 +109,6 @@ def _parse_fixed(items: Sequence[str] | None) -> dict[str, float] | None:
         except ValueError:
             raise UsageError(f"--fix {k}={v!r}: the value must be a number, e.g. --fix E=1.69") from None
     return fixed or None
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
-    return v
-
-
-def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0; got {text!r}")
-    return v
-
-
-def _level(text: str) -> float:
-    v = _positive_float(text)
-    if not v < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1; got {text!r}")
-    return v
 
 
 # ====================================================================================================

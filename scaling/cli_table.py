@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ._argtypes import fraction as _fraction
+
 __all__ = ["add_table_arguments", "read_table_kwargs", "apply_curve_options", "cli_message", "table_summary",
            "table_notes", "rarest_first"]
 
@@ -26,14 +28,7 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text!r}")
-    return v
+
 
 
 def add_table_arguments(p: argparse.ArgumentParser, *, basic: bool = False,

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._argtypes import jobs as _jobs
+from .._argtypes import seed as _seed
 from ..errors import ScalingError
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
@@ -15,26 +17,6 @@ __all__ = ["add_simulate_parser", "cmd_simulate"]
 
 class SimulationChecksMissed(ScalingError):
     """``--strict`` and a qualitative check of the simulation did not hold (exit code 1)."""
-
-
-def _jobs(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of processes >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of processes >= 1, got {text!r}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}")
-    return v
 
 
 def add_simulate_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
