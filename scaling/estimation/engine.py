@@ -23,6 +23,10 @@ from .optimize import CONVERGED, HANDOFF, MAX_ITER, STALLED, STATUS_NAMES, batch
 __all__ = ["MultiStartResult", "multistart", "objective_hessian", "centring"]
 
 _POOL: ThreadPoolExecutor | None = None
+#: rows per evaluation call are chunked to about this many (row x point) elements: the objective makes a dozen
+#: temporaries per call, and keeping them ~100 KB (cache-sized, below malloc's mmap threshold) makes each row
+#: cheaper than in 500-row chunks (benchmarks/bench_kernel.py prints both)
+CHUNK_ELEMENTS = 24_000
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
@@ -64,9 +68,8 @@ def make_batch_fun(objective: Objective, T: FloatArray, weights: FloatArray | No
             return f.astype(float), g.astype(float) @ T
 
     n = len(objective.y)
-    # evaluate in row chunks of ~120k elements (0.5-1 MB per temporary): the objective makes a dozen (rows, n)
-    # temporaries, and keeping them cache-sized is several times faster than one (starts, n) pass
-    chunk = max(8, int(120_000 // max(n, 1)))
+    # evaluate in row chunks of ~CHUNK_ELEMENTS elements (see there)
+    chunk = max(8, int(CHUNK_ELEMENTS // max(n, 1)))
 
     def chunked(v: FloatArray, idx: np.ndarray) -> tuple[FloatArray, FloatArray]:
         k = v.shape[0]

@@ -59,6 +59,7 @@ class Objective:
     y: FloatArray  # observed loss (n,)
     _logy: FloatArray = field(init=False, repr=False, compare=False)
     _logZ: float = field(init=False, repr=False, compare=False)
+    _kernel: object = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -69,6 +70,7 @@ class Objective:
         object.__setattr__(self, "_logy", np.log(self.y))
         logz = math.log(huber_normalizer(self.delta)) if self.loss == "huber_likelihood" else 0.0
         object.__setattr__(self, "_logZ", logz)
+        object.__setattr__(self, "_kernel", self.law.objective_kernel(self.loss, self.delta, self.X, self.y))
 
     @property
     def extra(self) -> int:
@@ -90,6 +92,14 @@ class Objective:
         k = self.extra
         wl = w[:, :w.shape[1] - k] if k else w
         z = self.law.expand(wl)
+        if grad and self._kernel is not None:
+            obj, gz = self._kernel(z, weights)  # type: ignore[operator]
+            bad = ~np.isfinite(obj)
+            g = self.law.reduce_grad(gz)
+            if bad.any():
+                obj[bad] = np.inf
+                g[bad] = 0.0
+            return obj, g
         f, vjp = self.law.evaluate(z, self.X, grad=grad)
         W = weights
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

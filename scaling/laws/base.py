@@ -189,6 +189,15 @@ class Law:
         """Hessian in internal coordinates (…, P, P) -> free coordinates."""
         return Hz
 
+    def objective_kernel(self, loss: str, delta: float, X: Mapping[str, FloatArray], y: FloatArray
+                         ) -> Callable[[FloatArray, FloatArray | None], tuple[FloatArray, FloatArray]] | None:
+        """Optional fused evaluation of a summed objective: ``kernel(z, W) -> (objective (S,), gradient in
+        internal coordinates (S, P))``, for internal parameters ``z`` (S, P) and weights ``W`` (None, (n,) or
+        (S, n)), in the dtype of ``X``/``y``. Must agree with the generic path (``evaluate`` + ``vjp`` in
+        :class:`~scaling.estimation.objectives.Objective`), non-finite rows included (objective inf there;
+        the caller zeroes their gradient). None (the default): the generic path is used."""
+        return None
+
     def predict(self, params: Any, **variables: ArrayLike) -> FloatArray:
         """Evaluate the law at natural ``params`` (Series, mapping, or array (P,) / (S, P)).
 
@@ -445,6 +454,9 @@ class ConstrainedLaw(Law):
 
     def second_order(self, z: FloatArray, X: Any) -> Any:
         return self.base.second_order(z, X)
+
+    def objective_kernel(self, loss: str, delta: float, X: Any, y: FloatArray) -> Any:
+        return self.base.objective_kernel(loss, delta, X, y)  # in internal coordinates: expand/reduce apply
 
     def reduce_hess(self, Hz: FloatArray) -> FloatArray:
         M = self._M.astype(Hz.dtype)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -124,6 +124,61 @@ class Chinchilla(Law):
             return g
 
         return f, vjp
+
+    def objective_kernel(self, loss: str, delta: float, X: Mapping[str, FloatArray], y: FloatArray
+                         ) -> Callable[[FloatArray, FloatArray | None], tuple[FloatArray, FloatArray]] | None:
+        """The summed ``huber`` / ``squared_log`` / ``squared`` objective and its gradient in one fused pass
+        (the multi-start engine's inner loop: 2-3x faster than evaluate + vjp on Epoch's data, fewer
+        temporaries and numpy calls). Both exponent arguments come from one small matrix product
+        [a, b, alpha, beta] @ M, both terms from one exp, and the four gradient sums from one product with
+        the transposed design."""
+        if loss not in ("huber", "squared_log", "squared"):
+            return None
+        check_variables(self, X)
+        dt = np.asarray(y).dtype
+        lnN = np.log(np.asarray(X["n_params"], dtype=float)).astype(dt)
+        lnD = np.log(np.asarray(X["n_tokens"], dtype=float)).astype(dt)
+        n = lnN.size
+        M = np.zeros((4, 2 * n), dtype=dt)  # rows: a, b, alpha, beta -> [a - alpha lnN | b - beta lnD]
+        M[0, :n], M[1, n:], M[2, :n], M[3, n:] = 1, 1, -lnN, -lnD
+        G = np.ascontiguousarray(M.T)  # (2n, 4): d/d[a, b, alpha, beta] of the terms, times the terms
+        yv = np.asarray(y, dtype=dt)
+        logy = np.log(yv)
+        d = dt.type(delta)
+        log_space = loss != "squared"
+
+        def kernel(z: FloatArray, W: FloatArray | None) -> tuple[FloatArray, FloatArray]:
+            z = np.asarray(z, dtype=dt)
+            k = z.shape[0]
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                t = z[:, 1:] @ M
+                np.exp(t, out=t)
+                f = np.add(t[:, :n], t[:, n:])
+                E = np.exp(z[:, 0:1])
+                f += E
+                if log_space:
+                    r = np.log(f)
+                    r -= logy
+                else:
+                    r = f - yv
+                if loss == "huber":
+                    psi = np.clip(r, -d, d)
+                    pw = psi if W is None else W * psi
+                    obj = np.einsum("ij,ij->i", pw, r)  # sum w psi (r - psi/2) = Huber, no branches
+                    obj -= 0.5 * np.einsum("ij,ij->i", pw, psi)
+                else:
+                    pw = r if W is None else W * r
+                    obj = np.einsum("ij,ij->i", pw, r)
+                    pw = 2.0 * pw
+                u = pw / f if log_space else (pw if pw is not r else pw.copy())
+                t3 = t.reshape(k, 2, n)
+                t3 *= u[:, None, :]
+                g = np.empty((k, 5), dtype=dt)
+                g[:, 1:] = t @ G
+                g[:, 0] = u.sum(axis=1) * E[:, 0]
+            return obj, g
+
+        return kernel
 
     has_second_order = True
 
