@@ -246,3 +246,43 @@ def test_uncertainty_records_are_typed_frozen_and_round_trip(tmp_path):
         boot.uncertainty.counts[0, 0] = 7
     with pytest.raises(DataError, match="of a known method"):
         base.replace(uncertainty={"method": "guess"})
+
+
+def test_whitened_phase_a_reruns_rows_that_leave_the_box(monkeypatch):
+    """Phase A runs unbounded in Hessian-whitened coordinates (they mix the bounded exponent with the
+    intercept); a weight row whose exponent wants to be negative ends outside the box and is re-run with
+    it, in centred coordinates. Row 1 here weights points whose loss rises with D: beta ends at its bound
+    0, exactly where the centred, boxed run puts it."""
+    B = importlib.import_module("scaling.estimation.batch")
+    g = np.random.default_rng(0)
+    n = 40
+    N = np.exp(g.uniform(np.log(1e8), np.log(1e10), n))
+    D = np.exp(g.uniform(np.log(1e9), np.log(1e12), n))
+    rise = np.arange(n) >= 30
+    term = 300 * D ** -0.3
+    term[rise] = 300 * 1e9 ** -0.3 * (D[rise] / 1e9) ** 0.2
+    df = pd.DataFrame({"n_params": N, "n_tokens": D,
+                       "loss": (1.8 + 400 * N ** -0.35 + term) * np.exp(g.normal(0, 0.002, n))})
+    fixed = {"E": 1.8, "A": 400.0, "alpha": 0.35}
+    base = fit(df, "chinchilla", fixed=fixed)
+    prob = build_problem(df, "chinchilla", fixed=fixed)[0]
+    x_hat = prob.to_free(base.params.to_numpy()[None])[0]
+    T, Ti, _, _ = B.hessian_coordinates(prob.objective, x_hat)
+    assert abs(T[0, 1]) > 1  # the intercept is mixed with the bounded exponent
+    W = np.ones((2, n))
+    W[1, rise], W[1, ~rise] = 30, 0.2
+    reruns = []
+    orig = B._run
+
+    def spy(objective, Wr, x0, T_, Ti_, lo, hi, *a):
+        out = orig(objective, Wr, x0, T_, Ti_, lo, hi, *a)
+        reruns.append((len(Wr), bool(np.isfinite(lo).any()), bool(np.allclose(T_, T))))
+        return out
+
+    monkeypatch.setattr(B, "_run", spy)
+    white = B.optimise_weighted(prob.objective, W, x_hat[None], coords=(T, Ti))
+    assert reruns == [(2, False, True), (1, True, False)]  # unbounded whitened run, then row 1 boxed
+    boxed = B.optimise_weighted(prob.objective, W, x_hat[None])
+    assert white.x[0, 1] == pytest.approx(0.2958, abs=1e-3) and white.x[1, 1] == 0.0
+    np.testing.assert_allclose(white.f, boxed.f, rtol=1e-12)
+    np.testing.assert_allclose(white.x, boxed.x, rtol=1e-7, atol=1e-12)
