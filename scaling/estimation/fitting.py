@@ -141,6 +141,15 @@ def residual_jacobian(problem: FitProblem, x: np.ndarray) -> np.ndarray:
     m = len(w)
     return ((f[:m] - f[m:]) / (2 * h[:, None])).T
 
+def _group_codes(data: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Group number of each row by the values of ``cols`` (as ``groupby(cols).ngroup()``, up to the
+    numbering; a few times faster: this runs for every fit, and fit_many makes a thousand)."""
+    f = [pd.factorize(data[c])[0] for c in cols]
+    if len(f) == 1:
+        return f[0]
+    return np.unique(np.column_stack(f), axis=0, return_inverse=True)[1].ravel()
+
+
 def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
     """Curves in the data that rise significantly somewhere although the law can only fall.
 
@@ -159,7 +168,7 @@ def _non_monotone(law: Law, data: pd.DataFrame) -> list[str]:
         others = [o for o in law.variables if o != v]
         if others:
             # only curves with >= 5 distinct values can be searched: find them without a groupby per curve
-            codes = data.groupby(others, sort=False).ngroup().to_numpy()
+            codes = _group_codes(data, others)
             pairs = np.unique(np.column_stack([codes, pd.factorize(data[v])[0]]), axis=0)
             big = np.flatnonzero(np.bincount(pairs[:, 0]) >= 5) if len(pairs) else np.zeros(0, dtype=int)
             sub = data[np.isin(codes, big)]

@@ -422,10 +422,9 @@ def _result(p: _Problem, law: Law, x: FloatArray, f: float, converged: bool, gra
     excluded = getattr(table, "excluded", None)
     if p.excluded is not None and len(p.excluded):
         excluded = p.excluded if excluded is None or not len(excluded) else pd.concat([p.excluded, excluded])
-    starts = pd.DataFrame({"objective": [f_own], "n_iter": [0], "status": [status], "stage": ["fit_many"],
+    starts = pd.DataFrame({**{name: [float(theta[i])] for i, name in enumerate(law_obj.param_names)},
+                           "objective": [f_own], "n_iter": [0], "status": [status], "stage": ["fit_many"],
                            "grad_rel": [float(grad_rel)]})
-    for i, name in enumerate(law_obj.param_names):
-        starts.insert(i, name, [float(theta[i])])
     conventions = getattr(table, "conventions", None)
     spec = FitSpec(law=law_obj.spec(), loss=problem.objective.loss, delta=problem.objective.delta,
                    starts=problem.start_kind if problem.start_kind in ("grid", "data grid")
