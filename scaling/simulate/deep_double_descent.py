@@ -233,9 +233,9 @@ def analyse(tables: dict[str, pd.DataFrame], cfg: Config, rng: int) -> tuple[dic
               ", ".join(f"noise {e:g}: {h:.3f}" if h is not None else f"noise {e:g}: none" for e, h in heights)),
         check("NonMonotoneWarning when a monotone power law is fitted to the curve", mono_warned,
               f"law 'powerlaw' on the noise-{emax:g} curve: " + ("warned" if mono_warned else
-              "no warning: the detector in scaling.estimation.fitting estimates the noise as the MAD of the residuals "
-              "about a decreasing (isotonic) fit, which a bump spanning much of the curve inflates; find_peak with the "
-              "seeds' standard errors finds it (see 'peaks')")),
+              "no warning: the bump stands less than 3 noise units above its base by the detector's own noise "
+              "estimate (scaling.estimation.fitting._non_monotone); find_peak with the seeds' standard errors finds "
+              "it (see 'peaks')")),
         check("the 2-break BNSL places its peak within a factor 2 of the threshold",
               bool(0.5 <= ratio(bpk) <= 2.0),
               f"BNSL peak at N = {bpk.x_peak:,.0f}" if bpk.found else "the BNSL fit has no interior peak"),
