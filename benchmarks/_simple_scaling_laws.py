@@ -103,6 +103,12 @@ def run_worker(N: np.ndarray, D: np.ndarray, L: np.ndarray, *, fit_repeats: int,
     return out
 
 
+def _ratio(theirs: float, ours: float) -> str:
+    r = theirs / ours
+    return f"theirs/ours {r:.3g} (ours {r:.1f}x faster)" if r >= 1 else \
+        f"theirs/ours {r:.3g} (ours {1 / r:.1f}x slower)"
+
+
 def _header(w: dict[str, Any]) -> str:
     v = w["versions"]
     return (f"(d) simple-scaling-laws {v['simple_scaling_laws']} on Python {v['python']} (numpy {v['numpy']}, "
@@ -121,7 +127,7 @@ def fit_lines(N: np.ndarray, D: np.ndarray, L: np.ndarray, *, ours_seconds: floa
         _header(w),
         f"    fit(frame, n_draws=1) [point fit + 1 refit]: median {w['fit']['median']:.3f} s "
         f"(runs: {', '.join(f'{x:.3f}' for x in w['fit']['times'])}); ours {ours_seconds:.3f} s; "
-        f"ratio theirs/ours {w['fit']['median'] / ours_seconds:.2f}",
+        f"{_ratio(w['fit']['median'], ours_seconds)}",
         "    its params: " + ", ".join(f"{k}={p[k]:.6g}" for k in ("E", "A", "B", "alpha", "beta"))
         + f"; optimizer success {w['fit']['success']}; notes: {', '.join(w['fit']['notes']) or 'none'}",
         f"    summed Huber (delta {DELTA}, log residuals) at its params {hub:.10e} vs ours {ours_objective:.10e}: "
@@ -143,7 +149,7 @@ def bootstrap_lines(N: np.ndarray, D: np.ndarray, L: np.ndarray, *, ours_seconds
         _header(w),
         f"    uncertainty.bootstrap, {n_draws} draws (wild cluster, Webb weights, {b['n_clusters']} clusters; "
         f"point fit excluded): median {b['median']:.3f} s (runs: {', '.join(f'{x:.3f}' for x in b['times'])}); "
-        f"ours (default) {ours_seconds:.3f} s; ratio theirs/ours {b['median'] / ours_seconds:.2f}",
+        f"ours (default) {ours_seconds:.3f} s; {_ratio(b['median'], ours_seconds)}",
         f"    fit(frame) end to end ({n_draws} draws): median {e['median']:.3f} s "
         f"(runs: {', '.join(f'{x:.3f}' for x in e['times'])}); direct call's draws identical to fit()'s: "
         f"{b['matches_fit']}; refits not converged: {b['n_failed']}",
