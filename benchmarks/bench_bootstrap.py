@@ -10,6 +10,8 @@ Compares, in the same run and on the same resamples (integer weights),
 * **Epoch's shortcut** (Besiroglu et al. 2024): a Python loop of ``scipy.optimize.minimize(method=
   "BFGS")`` with an analytic gradient, one start per resample at the full-data optimum, default
   tolerances, on the same summed Huber objective (delta = 1e-3, log-sum-exp form, Hoffmann eq. 11).
+* **simple-scaling-laws** (optional): its own 1,000-draw wild cluster bootstrap on the same points, in its
+  own Python >= 3.12 named by ``SCALING_BENCH_SSL_PYTHON`` (``benchmarks/_simple_scaling_laws.py``).
 
 Reports medians over repeats (BLAS pinned to one thread), the speed ratio, the objective each
 reaches per resample (ours must be <= the shortcut's for every resample), how many resamples the
@@ -151,6 +153,14 @@ def main() -> None:
               f"{time.perf_counter() - t0:.1f} s "
               f"(incl. bootstrap); max relative objective difference (ours - grid) {u['verify_max_rel_diff']:.3g}; "
               f"replaced {u['replaced']}")
+
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _simple_scaling_laws import bootstrap_lines  # (d): in its own Python >= 3.12, see that module
+
+    print("\n".join(bootstrap_lines(obj.X["n_params"], obj.X["n_tokens"], obj.y, ours_seconds=med["ours"],
+                                    repeats=args.repeats, n_draws=args.n)))
 
 
 if __name__ == "__main__":

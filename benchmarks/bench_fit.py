@@ -7,6 +7,8 @@ Times, in one run and on the same data:
       and a Huber-on-log-residual loss (it averages and uses BFGS with numerical gradients; skipped if
       not installed);
   (c) scaling.fit(table, law="chinchilla").
+  (d) simple-scaling-laws (not on PyPI, Python >= 3.12): timed in its own interpreter when
+      SCALING_BENCH_SSL_PYTHON names one that imports it (benchmarks/_simple_scaling_laws.py), else skipped.
 Prints the median wall time over repeats, the ratio to (a) and the objective each reaches.
 
     python benchmarks/bench_fit.py [--repeats 5] [--baseline-repeats 3] [--with-chinchilla]
@@ -127,11 +129,11 @@ def main() -> None:
     print(f"{'(c) scaling.fit':<44}{med_c:>10.3f}{med_a / med_c:>16.1f}x{res.objective:>16.10e}")
     print(f"repeats: (a) {[round(x, 2) for x in times_a]}  (c) {[round(x, 3) for x in times_c]}")
     print(f"objective (c) <= (a): {res.objective <= obj_a}  (difference {obj_a - res.objective:.3e})")
-    if sys.version_info < (3, 12):
-        print(f"(d) simple-scaling-laws: skipped: it needs Python >= 3.12 (this is {sys.version.split()[0]}); "
-              "its fit minimises a different objective (about 9 % higher on the summed Huber)")
-    else:
-        print("(d) simple-scaling-laws: not timed by this script yet (install it and compare by hand)")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _simple_scaling_laws import fit_lines  # (d): in its own Python >= 3.12, see that module
+
+    print("\n".join(fit_lines(N, D, L, ours_seconds=med_c, ours_objective=res.objective,
+                              ours_params=dict(res.params), repeats=args.repeats)))
     print("note: timings on a shared or loaded machine are noisy; compare the ratios of one run")
 
 
