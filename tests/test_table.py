@@ -659,3 +659,17 @@ def test_meta_mirrors_the_typed_conventions() -> None:
     np.testing.assert_allclose(t.flops, c.flops(t.n_params, t.n_tokens))
     f = t.filter(t.loss < 2.5, reason="x")  # operations keep the conventions
     assert f.conventions == c and f.meta["flops_per_token"] == 8.0
+
+
+def test_learning_rate_zero_is_a_value_not_an_error():
+    """A log's first warmup step (or a schedule decayed to 0) has lr = 0: kept; a negative lr is still refused."""
+    import scaling as sc
+    from scaling.errors import DataError
+
+    df = pd.DataFrame({"n_params": [1e8] * 3, "n_tokens": [1e9, 2e9, 3e9], "loss": [3.0, 2.9, 2.8],
+                       "lr": [0.0, 3e-4, 3e-4], "step": [0, 1, 2], "run": ["a"] * 3})
+    t = sc.read_table(df)
+    assert len(t) == 3 and t.to_frame()["lr"].tolist() == [0.0, 3e-4, 3e-4]
+    df.loc[1, "lr"] = -1e-4
+    with pytest.raises(DataError, match=r"Column 'lr' .* must be a finite number >= 0; got -0.0001 in row 1"):
+        sc.read_table(df)

@@ -461,7 +461,7 @@ def _parse_values(raw: pd.DataFrame, mapping: Mapping[str, str], opts: _Options,
             lower, strict, text = -np.inf, True, "finite (a log10 value)"
         elif canon == "loss" and opts.loss_unit == "perplexity":
             lower, strict, text = 1.0, True, "> 1 (a perplexity)"
-        elif canon == "step":
+        elif canon in ("step", "lr"):  # step 0; a learning rate of 0 (warmup start, a schedule decayed to 0)
             lower, strict, text = 0.0, False, ">= 0"
         else:
             lower, strict, text = 0.0, True, "> 0"
