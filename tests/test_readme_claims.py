@@ -61,6 +61,11 @@ def _shell_commands() -> list[list[str]]:
     return out
 
 
+def _claim(text: str) -> None:
+    """The README still says ``text`` (whitespace-insensitive): the test that follows checks that statement."""
+    assert " ".join(text.split()) in " ".join(README.split()), f"README no longer says {text!r}: update the test"
+
+
 def _quiet_exec(code: str, ns: dict[str, Any]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the README's extrapolation warnings are expected; asserted elsewhere
@@ -95,6 +100,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_readme_epoch_has_245_runs_with_d_derived_as_c_over_6n(session: dict[str, Any]) -> None:
+    _claim("# RunTable: 245 runs; D derived as C/(6N)")
     raw = sc.load_dataset("epoch_chinchilla")
     assert isinstance(raw, sc.RunTable) and len(raw) == 245
     np.testing.assert_allclose(raw.n_tokens, raw.flops / (6 * raw.n_params), rtol=1e-12)
@@ -110,6 +116,8 @@ def test_readme_filter_drops_the_5_highest_losses_with_the_reason(session: dict[
 
 
 def test_readme_fit_uses_hoffmanns_objective_and_grid(session: dict[str, Any]) -> None:
+    _claim("# Hoffmann's objective & grid")
+    _claim("`huber` on log residuals (δ = 1e-3, Hoffmann)")
     res = session["res"]
     assert res.spec.loss == "huber" and res.spec.delta == 1e-3 and res.spec.starts == "grid"
     assert len(res.starts) == 4500  # Hoffmann's grid
@@ -124,6 +132,9 @@ def test_readme_summary_shows_estimates_se_intervals_objective_starts_and_data_h
         assert word in s, word
     for p in ("E", "A", "B", "alpha", "beta"):
         assert re.search(rf"^{p}\s+\S+\s+\S+\s+\S+\s+\S+$", s, re.M), p
+    # Uncertainty: "summary() reports what was verified and a 95 % upper bound on the miss rate"
+    assert re.search(r"1 of 1000 resamples verified against full-grid refits, 0 missed; miss rate <= 0\.95 "
+                     r"\(95 % upper bound\)", s)
 
 
 def test_readme_ci_and_predict_give_intervals_at_the_asked_level(session: dict[str, Any]) -> None:
@@ -148,11 +159,13 @@ def test_readme_compute_optimal_gives_n_d_and_loss_with_intervals(session: dict[
 
 
 def test_readme_hoffmann_unrounded_n_opt_at_5_76e23_is_4_04e10() -> None:
+    _claim('sc.compute_optimal("published:hoffmann2022-unrounded", flops=5.76e23).n_params   # 4.04e10')
     n = sc.compute_optimal("published:hoffmann2022-unrounded", flops=5.76e23).n_params
     assert float(f"{n:.3g}") == 4.04e10
 
 
 def test_readme_save_is_json_never_pickle_and_round_trips_exactly(session: dict[str, Any]) -> None:
+    _claim("# JSON, never pickles; exact round trip")
     res = session["res"]
     path = session["_folder"] / "fit.json"
     raw = path.read_bytes()
@@ -275,13 +288,20 @@ def test_readme_shell_commands_run_as_written(tmp_path: Path, capsys: pytest.Cap
     """Every `scaling ...` line of the README's bash blocks exits 0, in order, in one folder.
 
     runs.csv is Epoch's table under the README's column names. `scaling simulate` runs with --quick (the
-    README: "about 2 minutes each ..., --quick in seconds"; the full sweeps: tests/test_simulate.py).
+    README: "about 2 minutes each ..., --quick in seconds"; the full sweeps: notebook 06). `scaling reproduce
+    chinchilla` is the one line not rerun here: tests/test_reproduce.py::test_chinchilla runs that
+    reproduction with the CLI's defaults (1,000 resamples, seed 0) and asserts its checks, and
+    tests/test_cli.py::test_reproduce_cli the CLI's path to a reproduction (10 s saved).
     """
     load_or_skip("epoch_chinchilla")
     load_or_skip("multipowerlaw_schedules")
     monkeypatch.chdir(tmp_path)
     _epoch_runs_csv(tmp_path)
+    rerun_elsewhere = [["reproduce", "chinchilla", "-o", "out/chinchilla"]]
+    assert all(c in _shell_commands() for c in rerun_elsewhere)
     for argv in _shell_commands():
+        if argv in rerun_elsewhere:
+            continue
         if argv[0] == "simulate":
             argv = [*argv, "--quick", "--jobs", "1"]
         code = main(argv)
@@ -290,9 +310,8 @@ def test_readme_shell_commands_run_as_written(tmp_path: Path, capsys: pytest.Cap
         if "--json" in argv:
             json.loads(cap.out)  # --json prints only JSON
     assert (tmp_path / "fit.json").exists() and (tmp_path / "isoflop.png").stat().st_size > 10_000
-    for name in ("multipower", "chinchilla"):
-        rep = json.loads((tmp_path / "out" / name / "report.json").read_text())
-        assert rep["passed"] is True, name  # the reproductions the README shows pass their checks
+    rep = json.loads((tmp_path / "out" / "multipower" / "report.json").read_text())
+    assert rep["passed"] is True  # the reproduction the README shows passes its checks
     assert (tmp_path / "out" / "rare-tasks" / "report.json").exists()
 
 
@@ -517,12 +536,41 @@ def test_readme_exit_codes_and_json_flag_are_documented_by_the_cli() -> None:
     assert main(["optimal", "published:hoffmann2022"]) == 2
 
 
+def test_readme_sandwich_uncertainty_and_the_fit_docstrings_covariance_spelling() -> None:
+    """README: `"sandwich"` covariance; sc.fit's docstring: `"covariance"` (sandwich). Both give one."""
+    from scaling.demo import DEMO_TRUTH, load_demo_table
+    table = load_demo_table()
+    for spelling in ("sandwich", "covariance"):
+        res = sc.fit(table, starts=DEMO_TRUTH, uncertainty=spelling)
+        assert res.uncertainty.method == "sandwich" and res.cov is not None, spelling
+        assert (res.ci(method="wald")["upper"] > res.params).all()
+
+
+def test_compute_optimal_docstring_every_allocation_spends_exactly_c() -> None:
+    """compute_optimal's docstring: every allocation satisfies f(N) D == C to rounding (closed form,
+    numeric path, another FLOPs rule) and its example gives (4.04e10, 2.38e12)."""
+    from scaling.demo import load_demo_table
+    budgets = np.geomspace(1e19, 1e24, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        closed = sc.compute_optimal("published:hoffmann2022-unrounded", budgets)
+        numeric = sc.compute_optimal(sc.fit(load_demo_table(), "kaplan-nd"), budgets)
+        eight = sc.compute_optimal("published:epoch2024", budgets, flops_model=8.0)
+    np.testing.assert_allclose(6 * closed.n_params * closed.n_tokens, budgets, rtol=1e-12)
+    assert "numeric" in numeric.method
+    np.testing.assert_allclose(6 * numeric.n_params * numeric.n_tokens, budgets, rtol=1e-12)
+    np.testing.assert_allclose(8 * eight.n_params * eight.n_tokens, budgets, rtol=1e-12)
+    ex = sc.compute_optimal("published:hoffmann2022-unrounded", flops=5.76e23)
+    assert (round(ex.n_params / 1e10, 2), round(ex.n_tokens / 1e12, 2)) == (4.04, 2.38)
+
+
 # ====================================================================================================
 # the pitfalls of the introduction
 
 
 def test_readme_hoffmann_intervals_are_about_50x_too_narrow(session: dict[str, Any]) -> None:
     """Hoffmann's 80 % interval on a has width 0.001 (REFERENCE); the 1,000-resample bootstrap gives ~0.048."""
+    _claim("their intervals were ~50× too narrow")
     d = sc.derived(session["res"], "a", level=0.8)
     width = float(d["upper"].iloc[0] - d["lower"].iloc[0])
     assert width == pytest.approx(0.048, rel=0.15)  # REFERENCE check 8 (+-15 %)
@@ -530,6 +578,7 @@ def test_readme_hoffmann_intervals_are_about_50x_too_narrow(session: dict[str, A
 
 
 def test_readme_rounded_constants_move_n_opt_by_25_percent() -> None:
+    _claim("their rounded constants move the optimal model size by 25 %")
     tex = sc.compute_optimal("published:hoffmann2022-unrounded", flops=5.76e23).n_params
     rounded = sc.compute_optimal("published:hoffmann2022", flops=5.76e23).n_params
     assert tex / rounded == pytest.approx(1.25, abs=0.01)  # 4.04e10 vs 3.22e10 (REFERENCE check 4)
@@ -555,6 +604,7 @@ def test_readme_default_tolerance_lands_on_the_wrong_optimum_and_fit_does_not() 
     alpha = 0.3387 (Hoffmann's answer); sc.fit from the same single start reaches the optimum."""
     from scipy.optimize import minimize
 
+    _claim("a default tolerance lands on the wrong optimum")
     t = load_or_skip("epoch_chinchilla", drop_highest_loss=5)
     lN, lD, lL = np.log(t.n_params), np.log(t.n_tokens), np.log(t.loss)
     x0 = np.array([np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28])
@@ -602,6 +652,7 @@ def test_readme_layering_imports_point_only_down() -> None:
 
 
 def test_readme_results_are_immutable_values() -> None:
+    _claim("`RunTable`, `FitResult`, `Allocation` are immutable and hand out copies")
     from scaling.demo import DEMO_TRUTH, load_demo_table
     table = load_demo_table()
     res = sc.fit(table, starts=DEMO_TRUTH)
@@ -618,7 +669,7 @@ def test_readme_results_are_immutable_values() -> None:
     # a fixed schema (missing = None), every start's end point, provenance
     d = res.to_dict()
     assert d["cov"] is None and d["samples"] is None and d["uncertainty"] is None
-    assert len(res.starts) == len(DEMO_TRUTH and [0])  # one given start, kept
+    assert len(res.starts) == 1  # the one given start's end point, kept
     assert {"version", "law", "loss", "rng", "data_hash"} <= set(res.provenance)
 
 
@@ -735,25 +786,18 @@ def test_readme_datasets_list_prints_the_pinned_sources_and_show_the_urls(capsys
 
 
 def test_readme_every_subpackage_is_installed_by_pip_install_dot() -> None:
-    """Quick start: `pip install .` must ship every subpackage (a missing one breaks `import scaling`)."""
+    """Quick start: `pip install .` (not only an editable install) ships every module and the demo data.
+
+    setuptools installs the *.py files of the listed packages only: a folder of modules missing from
+    ``[tool.setuptools] packages`` (scaling.curves was) breaks `import scaling` after `pip install .`.
+    """
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
-    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "scaling").rglob("__init__.py")}
-    assert on_disk - listed == set()
-    assert "scaling._published" in listed and PYPROJECT["tool"]["setuptools"]["package-dir"]["scaling._published"] == "data"
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "scaling").rglob("*.py")}
+    assert folders - listed == set()
+    assert PYPROJECT["tool"]["setuptools"]["package-dir"]["scaling._published"] == "data"
+    assert "*.csv" in PYPROJECT["tool"]["setuptools"]["package-data"]["scaling._published"]
+    assert (ROOT / "data" / "demo_runs.csv").exists()
     assert PYPROJECT["project"]["scripts"]["scaling"] == "scaling.cli:main"
-
-
-@pytest.mark.slow
-def test_readme_non_editable_wheel_contains_every_module_and_the_demo_data(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
-    import zipfile
-
-    wheel = next(tmp_path.glob("scaling-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
-    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "scaling").rglob("*.py")}
-    assert modules - names == set()
-    assert "scaling/_published/demo_runs.csv" in names and "scaling/_published/published_laws.json" in names
 
 
 def _third_party_imports(paths: list[Path]) -> set[str]:
@@ -901,5 +945,17 @@ def test_claims_map_lists_every_test_of_this_file() -> None:
     text = CLAIMS.read_text()
     tree = ast.parse(Path(__file__).read_text())
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_readme"):
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_") and \
+                not node.name.startswith("test_claims_map"):
             assert f"tests/test_readme_claims.py::{node.name}`" in text, node.name
+
+
+def test_reproduce_help_lists_every_registered_reproduction(capsys: pytest.CaptureFixture[str]) -> None:
+    """`scaling reproduce --help` names every reproduction (it used to omit sensitivity and multipower)."""
+    from scaling.reproduce import REPRODUCTIONS
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["reproduce", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for name in REPRODUCTIONS:
+        assert name in out, name
