@@ -326,9 +326,8 @@ def test_readme_quick_start_demo_runs_without_a_download(tmp_path: Path, capsys:
 
     monkeypatch.setenv("SCALING_DATA_DIR", str(tmp_path / "no-mirror"))
     monkeypatch.setenv("SCALING_CACHE_DIR", str(tmp_path / "no-cache"))
-    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    monkeypatch.setattr(registry, "_urlopen", no_network)  # the registry's one door to the network
     monkeypatch.chdir(tmp_path)
-    assert registry is not None
     code = main(["demo", "-q"])
     out = capsys.readouterr().out
     assert code == 0
@@ -444,7 +443,11 @@ def test_readme_objectives_are_accepted_and_huber_is_delta_1e3() -> None:
     assert named == ["huber", "squared_log", "squared", "huber_likelihood"]
     start = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
     for loss in named:
-        res = sc.fit(table, loss=loss, starts=start)
+        with warnings.catch_warnings():
+            # huber_likelihood on the demo's 1 % noise: sigma small against its spread, a kink (the
+            # warning says so); Epoch's headline estimate: tests/test_fit.py::test_epoch_huber_likelihood_estimate
+            warnings.simplefilter("ignore", sc.errors.ConvergenceWarning)
+            res = sc.fit(table, loss=loss, starts=start)
         assert res.spec.loss == loss and np.isfinite(res.objective)
     assert sc.fit(table, starts=start).spec.delta == 1e-3
 
@@ -580,7 +583,8 @@ def test_readme_hoffmann_intervals_are_about_50x_too_narrow(session: dict[str, A
 def test_readme_rounded_constants_move_n_opt_by_25_percent() -> None:
     _claim("their rounded constants move the optimal model size by 25 %")
     tex = sc.compute_optimal("published:hoffmann2022-unrounded", flops=5.76e23).n_params
-    rounded = sc.compute_optimal("published:hoffmann2022", flops=5.76e23).n_params
+    with pytest.warns(sc.errors.InconsistencyWarning):  # the printed constants fail the paper's own checks
+        rounded = sc.compute_optimal("published:hoffmann2022", flops=5.76e23).n_params
     assert tex / rounded == pytest.approx(1.25, abs=0.01)  # 4.04e10 vs 3.22e10 (REFERENCE check 4)
 
 
