@@ -717,6 +717,26 @@ def test_readme_a_law_is_a_batched_function_with_a_vjp() -> None:
         np.testing.assert_allclose(g[:, j], np.sum(u * fd, axis=1), rtol=1e-5, atol=1e-9)
 
 
+def test_readme_coordinates_log_sum_exp_centred_and_constraints_a_linear_map() -> None:
+    """Laws optimise in (log E, log A, log B, alpha, beta); intercepts are centred against their exponents;
+    fixed or tied parameters are a linear (affine) map onto the full vector (`Law.constrain`)."""
+    law = sc.get_law("chinchilla")
+    assert law.transforms == ("log", "log", "log", "id", "id") and law.param_names == ("E", "A", "B", "alpha", "beta")
+    X = {"n_params": np.geomspace(1e8, 1e10, 5), "n_tokens": np.geomspace(1e10, 1e12, 5)}
+    T = law.free_preconditioner(X)
+    assert T[1, 3] == pytest.approx(np.mean(np.log(X["n_params"])))  # log A centred against alpha
+    assert T[2, 4] == pytest.approx(np.mean(np.log(X["n_tokens"])))  # log B centred against beta
+    c = law.constrain(fixed={"E": 1.69}, tied={"beta": "alpha"})
+    assert c.free_names == ("a", "b", "alpha")
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    lin = c.expand(w1 + w2) - c.expand(w2) - (c.expand(w1) - c.expand(np.zeros((2, 3))))
+    np.testing.assert_allclose(lin, 0.0, atol=1e-12)  # affine in w
+    z = c.expand(w1)
+    np.testing.assert_allclose(z[:, 0], np.log(1.69))
+    np.testing.assert_array_equal(z[:, 4], z[:, 3])
+
+
 def test_readme_every_warning_class_has_a_docs_entry() -> None:
     import scaling.errors as E
 
