@@ -66,10 +66,14 @@ def _claim(text: str) -> None:
     assert " ".join(text.split()) in " ".join(README.split()), f"README no longer says {text!r}: update the test"
 
 
-def _quiet_exec(code: str, ns: dict[str, Any]) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the README's extrapolation warnings are expected; asserted elsewhere
+def _quiet_exec(code: str, ns: dict[str, Any], expected: tuple[type[Warning], ...] = ()) -> None:
+    """Run README code in ``ns``; a diagnostic (ScalingWarning) other than the ``expected`` ones fails."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         exec(compile(code, "README.md", "exec"), ns)  # noqa: S102  (the README's own code)
+    unexpected = [f"{w.category.__name__}: {w.message}" for w in caught
+                  if issubclass(w.category, sc.errors.ScalingWarning) and not issubclass(w.category, expected)]
+    assert unexpected == []
 
 
 # ====================================================================================================
@@ -88,13 +92,11 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     load_or_skip("epoch_chinchilla")
     folder = tmp_path_factory.mktemp("readme")
     ns: dict[str, Any] = {}
-    import os
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        _quiet_exec(_blocks("python")[0], ns)
-    finally:
-        os.chdir(cwd)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        # res.predict(7e10, 1.4e12) and compute_optimal up to 1e24 lie beyond Epoch's runs: the README's
+        # example warns there (ExtrapolationWarning, by design); nothing else may warn
+        _quiet_exec(_blocks("python")[0], ns, expected=(sc.errors.ExtrapolationWarning,))
     ns["_folder"] = folder
     return ns
 
@@ -180,24 +182,20 @@ def test_readme_save_is_json_never_pickle_and_round_trips_exactly(session: dict[
     assert Path(again).read_bytes() == raw
 
 
-def test_readme_own_runs_comment_reads_a_csv_with_mapped_columns(session: dict[str, Any], tmp_path: Path) -> None:
+def test_readme_own_runs_comment_reads_a_csv_with_mapped_columns(session: dict[str, Any], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     line = next(ln for ln in _blocks("python")[0].splitlines() if "# or your own:" in ln)
     call = line.split("# or your own:")[1].strip()
     f = session["runs"].to_frame()
     pd.DataFrame({"Model Size": f["n_params"], "Training FLOP": f["flops"], "loss": f["loss"]}).to_csv(
         tmp_path / "runs.csv", index=False)
-    import os
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        own = eval(call, {"sc": sc})  # noqa: S307  (the README's own expression)
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(tmp_path)
+    own = eval(call, {"sc": sc})  # noqa: S307  (the README's own expression)
     assert len(own) == 240
     np.testing.assert_allclose(own.n_tokens, f["n_tokens"], rtol=1e-12)
 
 
-def test_readme_training_logs_block_runs_as_written(tmp_path: Path) -> None:
+def test_readme_training_logs_block_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Per-run CSVs in logs/ plus runs.csv metadata; planned_steps from total_steps; peak_lr is the lr."""
     (tmp_path / "logs").mkdir()
     meta = []
@@ -213,13 +211,8 @@ def test_readme_training_logs_block_runs_as_written(tmp_path: Path) -> None:
                 meta.append({"run": run, "model": model, "total_steps": total, "peak_lr": lr, "n_params": n})
     pd.DataFrame(meta).to_csv(tmp_path / "runs.csv", index=False)
     ns: dict[str, Any] = {"sc": sc}
-    import os
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        _quiet_exec(_blocks("python")[1], ns)
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(tmp_path)
+    _quiet_exec(_blocks("python")[1], ns)
     finals = ns["finals"]
     assert len(finals) == 6  # 3 sizes x 2 lengths; the better learning rate of each
     f = finals.to_frame()
@@ -269,7 +262,9 @@ def test_readme_task_law_block_runs_on_the_16_olmo_ladder_runs() -> None:
     assert code.count("runs.filter(...)") == 1
     code = code.replace("runs.filter(...)", "runs.filter(mask.to_numpy(), reason='not a ladder run')")
     ns: dict[str, Any] = {"sc": sc, "runs": runs, "mask": mask}
-    _quiet_exec(code, ns)
+    # 6.9e9 x 3.9e12 is the 7B target, beyond the ladder (ExtrapolationWarning); E of the hellaswag step 1
+    # sits on its bound in some resamples (BoundaryWarning, as the paper's recipe leaves it free)
+    _quiet_exec(code, ns, expected=(sc.errors.ExtrapolationWarning, sc.errors.BoundaryWarning))
     p = ns["p"]
     assert p.lower[0] < p.accuracy[0] < p.upper[0] and p.level == 0.9
     assert p.uncertainty == "step 1 x step 2" and p.n_samples == 200 * 200
@@ -409,7 +404,9 @@ def test_readme_laws_are_the_registered_laws() -> None:
     m = re.search(r"Laws \(`sc\.list_laws\(\)`\): (.*?)\. Every law", text, re.S)
     assert m
     named = set(re.findall(r"`([a-z][a-z0-9-]*)`", m.group(1))) - {"negative_exponents"}
-    assert named == set(sc.list_laws())
+    # the package's own laws (other tests register laws of their own in the same process)
+    builtin = {n for n in sc.list_laws() if type(sc.get_law(n)).__module__.startswith("scaling.")}
+    assert named == builtin
 
 
 def test_readme_kaplan_nd_and_ns_are_equations_1_5_and_1_6() -> None:
