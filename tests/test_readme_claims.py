@@ -66,7 +66,7 @@ def _claim(text: str) -> None:
     assert " ".join(text.split()) in " ".join(README.split()), f"README no longer says {text!r}: update the test"
 
 
-def _quiet_exec(code: str, ns: dict[str, Any], expected: tuple[type[Warning], ...] = ()) -> None:
+def _quiet_exec(code: str, ns: dict[str, Any], expected: tuple[type[Warning], ...] = ()) -> list[type[Warning]]:
     """Run README code in ``ns``; a diagnostic (ScalingWarning) other than the ``expected`` ones fails."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -74,6 +74,7 @@ def _quiet_exec(code: str, ns: dict[str, Any], expected: tuple[type[Warning], ..
     unexpected = [f"{w.category.__name__}: {w.message}" for w in caught
                   if issubclass(w.category, sc.errors.ScalingWarning) and not issubclass(w.category, expected)]
     assert unexpected == []
+    return [w.category for w in caught]
 
 
 # ====================================================================================================
@@ -246,6 +247,9 @@ def test_readme_many_fits_block_runs_as_written(session: dict[str, Any]) -> None
     assert set(tidy["group"]) == {"c4", "pile"} and set(tidy["metric"]) == {"loss", "val_c4"}
     assert isinstance(coll.get(group="c4", metric="loss"), sc.FitResult)
     assert len(s.to_frame()) == 8  # 2 laws x 2 deltas x 2 subsets
+    # fit_many's docstring: strategy "auto" is the full grid for up to 8 problems per loss column
+    assert {f["strategy"] for f in coll.info["families"].values()} == {"grid"}
+    assert s.results[0].uncertainty.n == 200  # sensitivity's docstring: the default choice's Bootstrap(n=200)
     assert plan.runs is not None and len(plan.runs) > 0
 
 
@@ -264,7 +268,8 @@ def test_readme_task_law_block_runs_on_the_16_olmo_ladder_runs() -> None:
     ns: dict[str, Any] = {"sc": sc, "runs": runs, "mask": mask}
     # 6.9e9 x 3.9e12 is the 7B target, beyond the ladder (ExtrapolationWarning); E of the hellaswag step 1
     # sits on its bound in some resamples (BoundaryWarning, as the paper's recipe leaves it free)
-    _quiet_exec(code, ns, expected=(sc.errors.ExtrapolationWarning, sc.errors.BoundaryWarning))
+    raised = _quiet_exec(code, ns, expected=(sc.errors.ExtrapolationWarning, sc.errors.BoundaryWarning))
+    assert sc.errors.ExtrapolationWarning in raised  # predict_accuracy's docstring: a ladder's targets always do
     p = ns["p"]
     assert p.lower[0] < p.accuracy[0] < p.upper[0] and p.level == 0.9
     assert p.uncertainty == "step 1 x step 2" and p.n_samples == 200 * 200
@@ -562,6 +567,14 @@ def test_compute_optimal_docstring_every_allocation_spends_exactly_c() -> None:
     np.testing.assert_allclose(8 * eight.n_params * eight.n_tokens, budgets, rtol=1e-12)
     ex = sc.compute_optimal("published:hoffmann2022-unrounded", flops=5.76e23)
     assert (round(ex.n_params / 1e10, 2), round(ex.n_tokens / 1e12, 2)) == (4.04, 2.38)
+
+
+def test_task_law_docstring_defaults_are_the_papers_recipe() -> None:
+    """task_law's docstring states Bhagia et al.'s recipe as its defaults."""
+    p = inspect.signature(sc.task_law).parameters
+    assert (p["last"].default, p["warmup"].default, p["window"].default) == (5, 0.1, 5)
+    assert (p["objective"].default, p["delta"].default, p["anchor"].default, p["bootstrap"].default) == \
+        ("huber", 1e-3, (0.0, 1.0), 0)
 
 
 # ====================================================================================================
