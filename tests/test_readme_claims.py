@@ -385,6 +385,20 @@ def test_readme_fit_sweep_command_runs(tmp_path: Path, capsys: pytest.CaptureFix
     assert d["params"]["alpha"] == pytest.approx(0.34, abs=0.01)
 
 
+def test_readme_inline_commands_name_subcommands_and_parse() -> None:
+    """Every `scaling ...` the README's prose shows parses (placeholders NAME / DIR filled in)."""
+    inline = re.findall(r"(?<!`)`scaling ([^`]+)`", re.sub(r"```.*?```", "", README, flags=re.S))
+    assert len(inline) >= 7
+    for text in inline:
+        words = shlex.split(text)
+        fill = {"NAME": "grokking" if words[0] == "simulate" else "epoch_chinchilla", "DIR": "out"}
+        argv = [fill.get(a, a) for a in words]
+        if argv == ["optimal"] or argv == ["predict-task"]:  # named, not invoked: the subcommand exists
+            assert argv[0] in build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+            continue
+        build_parser().parse_args(argv)
+
+
 def test_readme_bnsl_cli_option_and_find_peak_exist() -> None:
     args = build_parser().parse_args(["fit", "x.csv", "--law", "bnsl", "--law-option", "n_breaks=2"])
     assert args.law == "bnsl"
