@@ -898,6 +898,21 @@ def test_readme_missing_data_skips_and_scaling_require_data_fails(monkeypatch: p
         fresh.load_or_skip("epoch_chinchilla")
 
 
+def test_read_table_docstring_example_reads_the_mirror_file() -> None:
+    """read_table's example (marked doctest: +SKIP, so checked here) on the mirror's Epoch file."""
+    import os
+
+    from scaling.datasets import fetch_file
+
+    load_or_skip("epoch_chinchilla")
+    path = os.path.join(os.environ.get("SCALING_DATA_DIR", "."), "epoch_chinchilla/data/svg_extracted_data.csv")
+    if not os.path.exists(path):  # no mirror: the cached copy, the same bytes
+        path = str(fetch_file("epoch_chinchilla", "data/svg_extracted_data.csv", download=False))
+    t = sc.read_table(path, columns={"n_params": "Model Size", "flops": "Training FLOP"}, name="epoch_chinchilla")
+    assert repr(t) == ("<RunTable 'epoch_chinchilla': 245 runs, 142 distinct N, n_tokens derived as "
+                       "flops/(6·n_params), loss in nats>")
+
+
 def test_readme_mirror_layout_is_dataset_then_upstream_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """`SCALING_DATA_DIR` laid out `<dataset>/<path in upstream repo>`: a copy of just that file is read."""
     from scaling.datasets import REGISTRY, fetch_file
