@@ -696,11 +696,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_plot)
 
+    from .reproduce import REPRODUCTIONS
+
     p = sub.add_parser("reproduce", help="reproduce a paper's figures and numbers (report with pass/fail)",
                        description="Write figures and a report (report.md, report.json) with the published numbers "
-                                   "next to ours. NAME: chinchilla, kaplan, porian, gadre, datablations, llama3, "
-                                   "double-descent, olmo-ladder, observational, or all.")
-    from .reproduce import REPRODUCTIONS
+                                   f"next to ours. NAME: {', '.join(REPRODUCTIONS)}, or all.")
 
     p.add_argument("name", nargs="?", metavar="NAME", choices=(*REPRODUCTIONS, "all"))
     p.add_argument("-o", "--output", default=None, metavar="DIR",
