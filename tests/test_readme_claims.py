@@ -953,6 +953,7 @@ BENCH_PRINTS = {  # script -> lines of the README's quoted output the script mus
     "bench_fit_many.py": ["one-at-a-time scaling.fit", "scaling.fit_many", "speed-up", "max relative objective",
                           "max relative parameter"],
     "bench_predict.py": ["ratio", "max rel diff"],
+    "bench_kernel.py": ["generic us", "fused us", "(a)/(b)"],
 }
 
 
