@@ -197,3 +197,24 @@ def test_variance_analysis() -> None:
     assert not bool(noisy.loc[0, "predictable"])
     with pytest.raises(DataError, match="run="):
         variance_analysis(c, {"t": ("bpb", "acc")}, run="nope")
+
+
+@pytest.mark.slow
+def test_task_law_bootstrap_on_the_olmo_ladder_leaks_no_numpy_warning() -> None:
+    """Far-off line-search trials overflow inside the batched optimiser; that is handled (the trial is
+    rejected), so no RuntimeWarning may reach the user (it did, re-emitted by task_law, before)."""
+    import warnings
+
+    from conftest import load_or_skip
+    from scaling.reproduce.olmo_ladder import LADDER_SIZES, MULTIPLIERS
+
+    runs = load_or_skip("olmo_ladder")
+    f = runs.to_frame()
+    mask = (f["role"].astype(str) == "ladder") & f["size"].isin(list(LADDER_SIZES)) & \
+        f["multiplier"].isin(list(MULTIPLIERS))
+    ladder = runs.filter(mask.to_numpy(), reason="not a ladder run")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", RuntimeWarning)
+        law = sc.task_law(ladder, "bpb_hellaswag_val", "acc_hellaswag_val", bootstrap=200, rng=0)
+    assert law.step1.uncertainty.n == 200

@@ -94,6 +94,10 @@ def _batch_fun(objective: Objective, T: FloatArray, W: FloatArray):  # type: ign
     rows = _rows_per_call(objective)
 
     def fun(v: FloatArray, idx: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        with np.errstate(all="ignore"):  # far-off trial points overflow; the line search rejects them
+            return _fun(v, idx)
+
+    def _fun(v: FloatArray, idx: np.ndarray) -> tuple[FloatArray, FloatArray]:
         w = v.astype(objective.y.dtype) @ Td.T
         if len(idx) <= rows:
             f, g = objective(w, W[idx])

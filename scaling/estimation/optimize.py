@@ -86,17 +86,18 @@ def batched_lbfgs(fun: BatchFun, x0: FloatArray, lower: FloatArray, upper: Float
         order = [(it - 1 - j) % m for j in range(min(it, m))]  # newest first
         q = gp.copy()
         al = []
-        for j in order:
-            a_j = rho[j] * np.einsum("ij,ij->i", Sh[j], q)
-            q -= a_j[:, None] * Yh[j]
-            al.append(a_j)
-        gnorm = np.sqrt(np.einsum("ij,ij->i", gp, gp))
-        H0 = np.where(gamma > 0, gamma, np.minimum(1.0, 1.0 / np.maximum(gnorm, 1e-300)))
+        # a row whose history overflows gets a non-finite direction here: it is reset to steepest descent below
         with np.errstate(invalid="ignore", over="ignore"):
+            for j in order:
+                a_j = rho[j] * np.einsum("ij,ij->i", Sh[j], q)
+                q -= a_j[:, None] * Yh[j]
+                al.append(a_j)
+            gnorm = np.sqrt(np.einsum("ij,ij->i", gp, gp))
+            H0 = np.where(gamma > 0, gamma, np.minimum(1.0, 1.0 / np.maximum(gnorm, 1e-300)))
             r = H0[:, None] * q
-        for j, a_j in zip(reversed(order), reversed(al)):
-            b = rho[j] * np.einsum("ij,ij->i", Yh[j], r)
-            r += Sh[j] * (a_j - b)[:, None]
+            for j, a_j in zip(reversed(order), reversed(al)):
+                b = rho[j] * np.einsum("ij,ij->i", Yh[j], r)
+                r += Sh[j] * (a_j - b)[:, None]
         d = -r
         d[blocked] = 0.0
         gd = np.einsum("ij,ij->i", gp, d)
