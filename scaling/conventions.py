@@ -21,7 +21,7 @@ _NP = ("total", "non-embedding")
 _UNITS = ("nats", "bits", "perplexity")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Conventions:
     """How N, D, C and L were counted.
 

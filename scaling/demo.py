@@ -82,7 +82,7 @@ def load_demo_table() -> Any:
                       meta=meta)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DemoResult:
     """What :func:`run_demo` produced.
 

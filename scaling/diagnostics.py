@@ -28,7 +28,7 @@ FloatArray = NDArray[np.float64]
 # peak finding
 # --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PeakResult:
     """Interpolation peak and second descent of a curve, from :func:`find_peak` (immutable).
 

@@ -379,7 +379,7 @@ def misspecified_excess_risk_finite(p: ArrayLike, n: ArrayLike, n_features_total
 # simulation
 # --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DoubleDescentSimulation:
     """Result of :func:`simulate_min_norm` or :func:`simulate_random_features` (immutable).
 

@@ -546,3 +546,18 @@ def test_allocation_law_queries() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert compute_optimal("published:deepseek2024", 1e20).loss is None
+
+
+def test_results_refuse_assignment_with_frozen_instance_error():
+    """Frozen *slotted* dataclasses raise a confusing TypeError on Python 3.11 (the generated __setattr__
+    refers to the pre-slots class); the result types are plain frozen dataclasses, so any assignment says
+    FrozenInstanceError."""
+    from scaling.conventions import DEFAULT_CONVENTIONS
+    from scaling.diagnostics import find_peak
+
+    a = compute_optimal("published:hoffmann2022-unrounded", flops=5.76e23)
+    pk = find_peak(np.arange(1.0, 7.0), np.array([5.0, 4.0, 3.0, 3.5, 2.0, 1.0]))
+    for obj, name in ((a, "n_params"), (a, "anything"), (DEFAULT_CONVENTIONS, "flops_per_token"),
+                      (DEFAULT_CONVENTIONS, "anything"), (pk, "found")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, name, 1)

@@ -105,7 +105,7 @@ def _positive_array(name: str, values: ArrayLike, where: str) -> FloatArray:
 # power law
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PowerLawFit(PowerLaw):
     r"""A power law :math:`y = k\,x^{e}` fitted by (weighted) least squares of :math:`\log y` on :math:`\log x`.
 
@@ -310,7 +310,7 @@ class _AllocationFits:
                                     "a companion law", "intervals of the exponents: result.ci_a, result.ci_b"))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Approach1Result(_AllocationFits):
     r"""Outcome of :func:`approach1` (Hoffmann et al. 2022, Approach 1). Immutable; frames are copies.
 
@@ -657,7 +657,7 @@ def approach1(curves: Any, *, n_flops: int = 1500, smooth: SmoothOption | None =
 # Approach 2
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Approach2Result(_AllocationFits):
     r"""Outcome of :func:`approach2` (IsoFLOP profiles). Immutable; frames are copies.
 

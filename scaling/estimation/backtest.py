@@ -42,7 +42,7 @@ _HOLDOUT_COLUMNS = ("flops", "n_params", "n_tokens")
 _RESERVED_FIT_KEYS = ("table", "law", "uncertainty", "rng")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class BacktestResult:
     r"""Outcome of :func:`backtest`. Immutable; frames and arrays are copies.
 

@@ -48,7 +48,7 @@ def _thawed(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class FitSpec:
     """What :func:`scaling.fit` was asked to solve.
 

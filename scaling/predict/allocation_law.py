@@ -36,7 +36,7 @@ FloatArray = NDArray[np.float64]
 QUANTITIES = ("n_params", "n_tokens", "tokens_per_param", "flops_per_token")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PowerLaw:
     """``y = coefficient * (C / flops_unit) ** exponent`` (``flops_unit = 8.64e19`` for PF-days)."""
 
@@ -67,7 +67,7 @@ class PowerLaw:
                 "flops_unit": float(self.flops_unit)}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class AllocationLaw:
     """A compute-optimal allocation given as a power law of compute (see the module docstring).
 

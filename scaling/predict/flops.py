@@ -291,7 +291,7 @@ class FlopsModel:
         return self.describe()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LinearFlops(FlopsModel):
     """``C = k N D`` (default ``k = 6``: 2 forward + 4 backward FLOPs per parameter and token;
     Kaplan et al. 2020 §2.1). Hoffmann et al. 2022 use it for their eq. 4 (App. F: within a few %)."""
@@ -331,7 +331,7 @@ SIX_ND = LinearFlops(6.0)
 """The default FLOP model, ``C = 6 N D``."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NonEmbeddingFlops(FlopsModel):
     r"""Kaplan's compute rule applied to a law of *total* parameters: ``C = k N_nonemb(N) D``.
 
@@ -372,7 +372,7 @@ class NonEmbeddingFlops(FlopsModel):
         return {"model": "NonEmbeddingFlops", "name": self.name, "n_embedding": self.n_embedding, "k": float(self.k)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ArchitectureFlops(FlopsModel):
     r"""FLOPs per token from an architecture formula, for a family of shapes indexed by ``N``.
 
@@ -442,7 +442,7 @@ class ArchitectureFlops(FlopsModel):
                 "vocab_size": float(self.vocab_size), "kv_size": float(self.kv_size)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CustomFlops(FlopsModel):
     """A user rule: ``C = flops_per_token(N) * D``.
 

@@ -63,7 +63,7 @@ _FILE = "published_laws.json"
 
 
 # --------------------------------------------------------------------------- records
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Citation:
     """Where a published law comes from."""
 
@@ -79,7 +79,7 @@ class Citation:
         return f"{who} {self.year}, {self.title}, arXiv {self.arxiv}, {self.where}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PublishedConventions:
     """What ``N``, ``C`` and the loss mean for a published law."""
 
@@ -88,7 +88,7 @@ class PublishedConventions:
     loss: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class PublishedLaw:
     """A published scaling law: constants, citation, conventions and notes (immutable).
 

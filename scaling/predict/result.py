@@ -43,7 +43,7 @@ def _json_value(a: FloatArray, scalar: bool) -> Any:
     return vals[0] if scalar else vals
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Allocation:
     """Result of a planning query: compute ``C``, parameters ``N``, tokens ``D``, ``D/N`` and the
     predicted loss, each with a percentile interval when the source has parameter samples.

@@ -58,7 +58,7 @@ REPRODUCTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
     """Settings shared by the reproductions (each uses the ones it needs).
 

@@ -51,7 +51,7 @@ def fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Check:
     """One published number against ours.
 
@@ -189,7 +189,7 @@ def _frame_to_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Report:
     """The outcome of a reproduction: checks, tables, figures, notes; written as Markdown and JSON.
 
