@@ -1,8 +1,9 @@
 """Multi-start minimisation of an :class:`~scaling.estimation.objectives.Objective`.
 
-``multistart`` runs every start to its own convergence with :func:`batched_lbfgs` (in centred
-coordinates, threaded over rows for large batches), then polishes the best distinct end points with
-tight L-BFGS-B, and returns the best polished point together with every start's end point.
+``multistart`` runs every start with :func:`batched_lbfgs` until its own stopping rule (the float32
+screen, in centred coordinates; one thread by default, ``threads=k`` splits the rows), then polishes the
+best distinct end points with tight float64 L-BFGS-B, and returns the best polished point together with
+every start's end point and status (see :func:`multistart` for what each status word guarantees).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class MultiStartResult:
 
 
 def make_batch_fun(objective: Objective, T: FloatArray, weights: FloatArray | None, threads: int):
-    """fun(v, idx) -> (f, g) in centred coordinates v (w = v T^T), threaded over rows."""
+    """fun(v, idx) -> (f, g) in centred coordinates v (w = v T^T), chunked, and split over ``threads``."""
 
     def one(v: FloatArray, idx: np.ndarray) -> tuple[FloatArray, FloatArray]:
         W = None if weights is None else (weights if weights.ndim == 1 else weights[idx])

@@ -3,9 +3,9 @@ computation, and a tight scipy L-BFGS-B polish of the best candidates.
 
 Why batched: a Python loop of ``scipy.optimize.minimize`` over Hoffmann's 4,500 starts spends most of
 its time in per-call overhead on 240-point arrays. Here every start advances together: one
-objective/gradient evaluation of shape (starts, points) per iteration, with converged starts
-dropping out of the active set. Every start is still run to its own convergence, so the best end
-point is the multi-start optimum; the best candidates are then polished with L-BFGS-B on a
+objective/gradient evaluation of shape (starts, points) per iteration, with stopped starts
+dropping out of the active set. Every start runs until its own stopping rule (it is never cut short
+because other starts did better); the best candidates are then polished with L-BFGS-B on a
 rescaled objective with tight tolerances (gtol 1e-12, ftol 1e-15) so that the answer does not
 depend on where a start stopped (REFERENCE acceptance check 7: default tolerances stop early).
 """
