@@ -170,7 +170,7 @@ class Chinchilla(Law):
                     pw = r if W is None else W * r
                     obj = np.einsum("ij,ij->i", pw, r)
                     pw = 2.0 * pw
-                u = pw / f if log_space else (pw if pw is not r else pw.copy())
+                u = pw / f if log_space else pw
                 t3 = t.reshape(k, 2, n)
                 t3 *= u[:, None, :]
                 g = np.empty((k, 5), dtype=dt)
