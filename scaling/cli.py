@@ -34,8 +34,8 @@ from ._argtypes import level as _level
 from ._argtypes import positive_float as _positive_float
 from ._serialize import plain_json as _jsonable
 from ._version import __version__
-from .cli_table import (add_table_arguments, apply_curve_options, cli_message, rarest_first, read_table_kwargs,
-                        table_notes, table_summary)
+from .cli_table import (add_table_arguments, add_unit_arguments, apply_curve_options, cli_message, rarest_first,
+                        read_table_kwargs, table_notes, table_summary)
 from .errors import DataError, ScalingError, format_message
 
 __all__ = ["main", "build_parser"]
@@ -590,12 +590,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
                    help="a table of runs (CSV, TSV, JSON, JSONL, Parquet, Excel), a training log (a TensorBoard or "
                         "MLflow folder, a W&B export, a folder of per-run CSVs) or dataset:NAME "
                         "(see `scaling datasets list`)")
-    p.add_argument("--columns", action="append", metavar="CANON=COLUMN,...",
-                   help='map your column names, e.g. --columns n_params="Model Size",flops="Training FLOP"')
-    p.add_argument("--loss-unit", choices=("nats", "bits", "perplexity"), default="nats",
-                   help="unit of the loss column (converted to nats; default nats)")
-    p.add_argument("--flops-per-token", type=_positive_float, default=6.0, metavar="K",
-                   help="k in C = k·N·D, used to derive a missing column (default 6)")
+    add_unit_arguments(p)
     p.add_argument("--dataset-option", action="append", metavar="KEY=VALUE",
                    help="option of a registered dataset (see `scaling datasets show NAME`)")
     p.add_argument("--drop-highest-loss", type=_count, default=0, metavar="K",
@@ -689,7 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flops", type=_positive_float, nargs="+", default=None, metavar="C",
                    help="compute range of the allocation plot (two values) or budgets")
     p.add_argument("--data", default=None, metavar="SOURCE", help="runs to overlay (default: the fitted points)")
-    add_table_arguments(p, basic=True, positive_float=_positive_float)
+    add_table_arguments(p, basic=True)
     p.add_argument("--no-data", action="store_true", help="do not overlay the fitted points")
     p.add_argument("--level", type=_level, default=0.8, help="interval level of the bands (default 0.8)")
     p.add_argument("--dpi", type=int, default=150)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ._argtypes import fraction as _fraction
+from ._argtypes import positive_float
 
 __all__ = ["add_table_arguments", "read_table_kwargs", "apply_curve_options", "cli_message", "table_summary",
            "table_notes", "rarest_first"]
@@ -31,18 +31,23 @@ def _names(text: str) -> list[str]:
 
 
 
-def add_table_arguments(p: argparse.ArgumentParser, *, basic: bool = False,
-                        positive_float: Callable[[str], float] = float) -> None:
-    """Add the read_table and curve flags to ``p`` (``basic``: also --columns, --loss-unit, --flops-per-token,
-    for a parser that does not have them already)."""
+def add_unit_arguments(p: Any) -> None:
+    """--columns, --loss-unit and --flops-per-token: how a table's columns, loss unit and FLOPs rule are read
+    (on a parser or an argument group)."""
+    p.add_argument("--columns", action="append", metavar="CANON=COLUMN,...",
+                   help='map your column names, e.g. --columns n_params="Model Size",flops="Training FLOP"')
+    p.add_argument("--loss-unit", choices=("nats", "bits", "perplexity"), default="nats",
+                   help="unit of the loss column (converted to nats; default nats)")
+    p.add_argument("--flops-per-token", type=positive_float, default=6.0, metavar="K",
+                   help="k in C = k·N·D, used to derive a missing column (default 6)")
+
+
+def add_table_arguments(p: argparse.ArgumentParser, *, basic: bool = False) -> None:
+    """Add the read_table and curve flags to ``p`` (``basic``: also those of :func:`add_unit_arguments`, for a
+    parser that does not have them already)."""
     g = p.add_argument_group("reading the table (read_table options)")
     if basic:
-        g.add_argument("--columns", action="append", metavar="CANON=COLUMN,...",
-                       help='map your column names, e.g. --columns n_params="Model Size",flops="Training FLOP"')
-        g.add_argument("--loss-unit", choices=("nats", "bits", "perplexity"), default="nats",
-                       help="unit of the loss column (converted to nats; default nats)")
-        g.add_argument("--flops-per-token", type=positive_float, default=6.0, metavar="K",
-                       help="k in C = k·N·D, used to derive a missing column (default 6)")
+        add_unit_arguments(g)
     g.add_argument("--format", dest="table_format", default=None,
                    choices=("csv", "tsv", "json", "jsonl", "parquet", "excel", "tensorboard", "wandb", "mlflow"),
                    help="file format (default: from the suffix; a folder is read as a training log)")
