@@ -280,6 +280,17 @@ def _grid_starts(law: CurveLaw, curves: Sequence[Curve], free_nonlin: list[str],
     return out
 
 
+def _minimize_rescaled(prob: _Problem, p: FloatArray, options: dict[str, Any]) -> Any:
+    """L-BFGS-B from natural parameters ``p`` on the objective divided by its value there (``prob.scale``
+    stays set, so ``res.fun * prob.scale`` is the objective), so that scipy's absolute tolerances act as
+    relative ones."""
+    z0 = prob.to_internal(p)
+    prob.scale = 1.0
+    f0, _ = prob.value_grad(z0)
+    prob.scale = max(f0, 1e-300)
+    return minimize(prob.value_grad, z0, jac=True, method="L-BFGS-B", bounds=prob.bounds(), options=options)
+
+
 def _projected_gradient(prob: _Problem, z: FloatArray) -> float:
     """Largest gradient component (objective scaled to ~1) not blocked by a bound: the stationarity test
     used when L-BFGS-B stops on a line-search failure at the precision limit."""
@@ -367,12 +378,7 @@ def _fit_curves(curves: Sequence[Curve] | Curve, law: str | CurveLaw, *, delta: 
     prob_c = _Problem(cl, coarse, delta, free, base)
     ends: list[tuple[float, FloatArray]] = []
     for p in cand:
-        z0 = prob_c.to_internal(p)
-        prob_c.scale = 1.0
-        f0, _ = prob_c.value_grad(z0)
-        prob_c.scale = max(f0, 1e-300)
-        res = minimize(prob_c.value_grad, z0, jac=True, method="L-BFGS-B", bounds=prob_c.bounds(),
-                       options={"maxiter": min(max_iter, 400), "ftol": 1e-10, "gtol": 1e-7})
+        res = _minimize_rescaled(prob_c, p, {"maxiter": min(max_iter, 400), "ftol": 1e-10, "gtol": 1e-7})
         ends.append((float(res.fun) * prob_c.scale, prob_c.to_natural(res.x)))
         log.debug("coarse start: objective %.6e after %d iterations (%d evaluations)", res.fun * prob_c.scale,
                   res.nit, res.nfev)
@@ -391,12 +397,7 @@ def _fit_curves(curves: Sequence[Curve] | Curve, law: str | CurveLaw, *, delta: 
     prob = _Problem(cl, lst, delta, free, base)
     rows = []
     for p in distinct:
-        z0 = prob.to_internal(p)
-        prob.scale = 1.0
-        f0, _ = prob.value_grad(z0)
-        prob.scale = max(f0, 1e-300)
-        res = minimize(prob.value_grad, z0, jac=True, method="L-BFGS-B", bounds=prob.bounds(),
-                       options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
+        res = _minimize_rescaled(prob, p, {"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
         pn = prob.to_natural(res.x)
         pg = _projected_gradient(prob, res.x)
         ok = bool(res.success) or pg < 1e-4 or float(res.fun) * prob.scale < 1e-20  # (an exact interpolation)
