@@ -6,7 +6,9 @@ Times, in one run and on the same data:
   (b) the `chinchilla` package from PyPI (pip install 'scaling[bench]'), configured with the same grid
       and a Huber-on-log-residual loss (it averages and uses BFGS with numerical gradients; skipped if
       not installed);
-  (c) scaling.fit(table, law="chinchilla").
+  (c) scaling.fit(table, law="chinchilla"): its default engine, the compiled float32 screen where numba is
+      installed (pip install 'scaling[fast]'), else numpy's; the row says which;
+  (c') the same fit with engine="numpy" (the engine without numba), when (c) was compiled.
   (d) simple-scaling-laws (not on PyPI, Python >= 3.12): timed in its own interpreter when
       SCALING_BENCH_SSL_PYTHON names one that imports it (benchmarks/_simple_scaling_laws.py), else skipped.
 Prints the median wall time over repeats, the ratio to (a) and the objective each reaches.
@@ -126,7 +128,17 @@ def main() -> None:
                   f"{objective_at(N, D, L, pb):>16.10e}")
         except ImportError:
             print("(b) chinchilla package: not installed (pip install 'scaling[bench]')")
-    print(f"{'(c) scaling.fit':<44}{med_c:>10.3f}{med_a / med_c:>16.1f}x{res.objective:>16.10e}")
+    engine = res.provenance["engine"]
+    label = f"(c) scaling.fit (engine: {engine})"
+    print(f"{label:<44}{med_c:>10.3f}{med_a / med_c:>16.1f}x{res.objective:>16.10e}")
+    if engine == "compiled":
+        fit_np = lambda: scaling.fit(t, law="chinchilla", engine="numpy")  # noqa: E731
+        fit_np()
+        med_n, times_n, res_n = timed(fit_np, args.repeats)
+        label_n = "(c') scaling.fit(engine=\"numpy\")"
+        print(f"{label_n:<44}{med_n:>10.3f}{med_a / med_n:>16.1f}x{res_n.objective:>16.10e}")
+    else:
+        print("(c') not run: numba is not installed, so (c) is the numpy engine (pip install 'scaling[fast]')")
     print(f"repeats: (a) {[round(x, 2) for x in times_a]}  (c) {[round(x, 3) for x in times_c]}")
     print(f"objective (c) <= (a): {res.objective <= obj_a}  (difference {obj_a - res.objective:.3e})")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

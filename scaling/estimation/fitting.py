@@ -80,8 +80,8 @@ def _resolve_starts(law: Law, starts: Any, X: Mapping[str, np.ndarray], y: np.nd
 
 def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, delta: float | None = None,
                   weights: Any = None, starts: Any = "grid", fixed: Mapping[str, float] | None = None,
-                  tied: Mapping[str, str] | None = None, max_iter: int = 1000, threads: int | None = None
-                  ) -> tuple[FitProblem, Any, pd.DataFrame]:
+                  tied: Mapping[str, str] | None = None, max_iter: int = 1000, threads: int | None = None,
+                  engine: str = "auto") -> tuple[FitProblem, Any, pd.DataFrame]:
     """Assemble the :class:`FitProblem` that :func:`fit` solves (exposed for uncertainty methods and tests)."""
     table = as_table(table)
     law_obj = get_law(law) if isinstance(law, Law) else get_law(law)
@@ -121,7 +121,7 @@ def build_problem(table: Any, law: str | Law = "chinchilla", *, loss: str | None
     # every column of the table, aligned with the fitted points (cluster labels for the bootstrap, ...)
     columns = {str(c): frame[c].to_numpy() for c in frame.columns}
     problem = FitProblem(law=law_obj, objective=objective, starts=w0, start_kind=kind, weights=w,
-                         max_iter=max_iter, threads=threads, extra={"columns": columns})
+                         max_iter=max_iter, threads=threads, extra={"columns": columns}, engine=engine)
     data = pd.DataFrame({v: X[v] for v in law_obj.variables})
     data["loss"] = y
     data["weight"] = np.ones_like(y) if w is None else w
@@ -287,7 +287,7 @@ def _diagnose(problem: FitProblem, x: np.ndarray, theta: np.ndarray, data: pd.Da
 def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, delta: float | None = None,
         weights: Any = None, starts: Any = "grid", fixed: Mapping[str, float] | None = None,
         tied: Mapping[str, str] | None = None, uncertainty: Any = None, rng: int | np.random.Generator | None = None,
-        n_jobs: int | None = None, progress: bool = False, max_iter: int = 1000) -> FitResult:
+        n_jobs: int | None = None, progress: bool = False, max_iter: int = 1000, engine: str = "auto") -> FitResult:
     """Fit a scaling law to a table of runs, at the optimum of the stated objective.
 
     Parameters
@@ -315,6 +315,11 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
         The single source of randomness (bootstrap resampling); recorded in the provenance.
     n_jobs, progress : parallel workers and progress bar for uncertainty estimation.
     max_iter : maximum iterations per start.
+    engine : {"auto", "compiled", "numpy"}
+        What screens the starts: ``"auto"`` uses the compiled (numba) float32 L-BFGS where numba is installed
+        (``pip install 'scaling[fast]'``) and the problem has a compiled kernel (Chinchilla's law; huber,
+        squared_log or squared loss), numpy's batched L-BFGS otherwise; the same algorithm and stopping
+        rule either way, and the same float64 polish after it (:mod:`scaling.estimation.compiled`).
 
     Returns
     -------
@@ -332,7 +337,7 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
     """
     t0 = time.perf_counter()
     problem, table, data = build_problem(table, law, loss=loss, delta=delta, weights=weights, starts=starts,
-                                         fixed=fixed, tied=tied, max_iter=max_iter)
+                                         fixed=fixed, tied=tied, max_iter=max_iter, engine=engine)
     ms = problem.solve()
     theta, nuis = problem.natural(ms.x)
     law_obj = problem.law
@@ -360,7 +365,9 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
                    "polished": int(len(ms.polished)),
                    "status_counts": {str(k): int(v) for k, v in pd.Series(ms.starts_status).value_counts().items()},
                    "optima": [float(v) for v in (ms.optima if ms.optima is not None else [])]},
-        "optimizer": "batched L-BFGS (float32 screening) + L-BFGS-B polish (gtol 1e-12, ftol 1e-15, rescaled)",
+        "optimizer": ("compiled L-BFGS (float32 screening, numba)" if ms.engine == "compiled" else
+                      "batched L-BFGS (float32 screening)") + " + L-BFGS-B polish (gtol 1e-12, ftol 1e-15, rescaled)",
+        "engine": ms.engine,
         "rng": None if seed is None else int(seed),
         "data_hash": _data_hash(data),
         "data_name": meta.get("name"),

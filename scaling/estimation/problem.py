@@ -29,6 +29,7 @@ class FitProblem:
     max_iter: int = 1000
     threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    engine: str = "auto"  # the screen: see scaling.estimation.compiled
 
     @property
     def n_points(self) -> int:
@@ -43,7 +44,7 @@ class FitProblem:
         """Minimise from every start (default: the problem's own starts and weights)."""
         w = self.weights if weights is None else weights
         return multistart(self.objective, self.starts if starts is None else starts, weights=w,
-                          max_iter=self.max_iter, threads=self.threads)
+                          max_iter=self.max_iter, threads=self.threads, engine=self.engine)
 
     def natural(self, x: FloatArray) -> tuple[FloatArray, dict[str, float]]:
         """Natural law parameters (…, P) and nuisance values from free vector(s) ``x``."""

@@ -252,6 +252,17 @@ class Law:
     def expand(self, w: FloatArray) -> FloatArray:
         return np.asarray(w)
 
+    def affine_expand(self) -> tuple[FloatArray, FloatArray]:
+        """(M, c) with ``expand(w) = w @ M.T + c``: the identity here (free = internal coordinates)."""
+        k = len(self.internal_bounds()[0])
+        return np.eye(k), np.zeros(k)
+
+    def compiled_kernel(self) -> str | None:
+        """Name of the compiled (numba) objective kernel of this law in
+        :mod:`scaling.estimation._compiled`, used by the engine's compiled screen
+        (:mod:`scaling.estimation.compiled`); None (the default): the law has none."""
+        return None
+
     def reduce_grad(self, gz: FloatArray) -> FloatArray:
         return gz
 
@@ -408,6 +419,12 @@ class ConstrainedLaw(Law):
 
     def reduce_grad(self, gz: FloatArray) -> FloatArray:
         return gz @ self._M
+
+    def affine_expand(self) -> tuple[FloatArray, FloatArray]:
+        return self._M.copy(), self._c.copy()
+
+    def compiled_kernel(self) -> str | None:
+        return self.base.compiled_kernel()  # in internal coordinates: affine_expand maps to them
 
     def contract(self, z: FloatArray) -> FloatArray:
         return np.asarray(z, dtype=float)[..., self._free]

@@ -180,6 +180,9 @@ class Chinchilla(Law):
 
         return kernel
 
+    def compiled_kernel(self) -> str | None:
+        return "chinchilla"
+
     has_second_order = True
 
     def second_order(self, z: FloatArray, X: Mapping[str, FloatArray]) -> Any:
