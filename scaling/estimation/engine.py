@@ -100,10 +100,12 @@ def make_batch_fun(objective: Objective, T: FloatArray, weights: FloatArray | No
 def multistart(objective: Objective, starts: FloatArray, **options: Any) -> MultiStartResult:
     """Minimise ``objective`` from every row of ``starts`` (free coordinates incl. nuisance).
 
-    Every start first runs in one batched float32 L-BFGS (the *screen*); the best distinct end points
-    (within 0.1 % of the best) are then polished in float64 with tight L-BFGS-B, and the few starts
-    still running when fewer than ``handoff`` remain are finished together in float64. Each start's
-    status says what is known about its end point:
+    Every start first runs in one batched float32 L-BFGS (the *screen*; with ``engine="auto"`` and numba
+    installed, the compiled screen of :mod:`scaling.estimation.compiled` runs the same L-BFGS start by
+    start instead, without the hand-off below); the best distinct end points (within 0.1 % of the best)
+    are then polished in float64 with tight L-BFGS-B, and the few starts still running when fewer than
+    ``handoff`` remain are finished together in float64. Each start's status says what is known about
+    its end point:
 
     ``"converged"``
         a float64 run ended there and the float64 convergence test held: the relative projected gradient
@@ -118,7 +120,9 @@ def multistart(objective: Objective, starts: FloatArray, **options: Any) -> Mult
         a float64 run ended there without the test holding (``starts_grad`` has its gradient).
     ``"screened"``
         stopped by the float32 screen (relative objective decrease below 1e-6 for three iterations, a
-        stalled float32 line search, or still descending when fewer than ``handoff`` starts remained:
+        stalled float32 line search — no trial step passes the Armijo test, or the next one predicts a
+        decrease below 1e-7 of the objective, its float32 resolution —, or still descending when fewer
+        than ``handoff`` starts remained:
         the batch stops then, and those rows are finished in float64); the objective it reached is
         reported in float64, but the end point is not a verified minimum — on Epoch's data most
         screened starts end far above the optimum while still descending.

@@ -319,7 +319,8 @@ def fit(table: Any, law: str | Law = "chinchilla", *, loss: str | None = None, d
         What screens the starts: ``"auto"`` uses the compiled (numba) float32 L-BFGS where numba is installed
         (``pip install 'scaling[fast]'``) and the problem has a compiled kernel (Chinchilla's law; huber,
         squared_log or squared loss), numpy's batched L-BFGS otherwise; the same algorithm and stopping
-        rule either way, and the same float64 polish after it (:mod:`scaling.estimation.compiled`).
+        rule either way (numpy's batch finishes its last 24 starts in float64), and the same float64
+        polish after it (:mod:`scaling.estimation.compiled`). ``res.provenance["engine"]`` says which ran.
 
     Returns
     -------
