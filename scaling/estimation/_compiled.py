@@ -148,6 +148,8 @@ def chinchilla_point(z, l2N, l2D, logy, y, w, delta, mode, g):  # type: ignore[n
     g3 = _F(0.0)
     g4 = _F(0.0)
     n = l2N.size
+    # one loop per loss, written out: a single loop with the mode branches inside vectorises worse (16 % more
+    # time per evaluation on Epoch's data)
     if mode == 0:
         for i in range(n):
             t1 = exp2_32(a - al * l2N[i])
@@ -423,27 +425,22 @@ def warm_up() -> None:
 
 
 @njit(fastmath=_FM, error_model="numpy", cache=True)
-def exp32_array(x):  # type: ignore[no-untyped-def]
-    """exp32 elementwise (float32 array in, float32 array out): for tests."""
+def _elementwise(x, which):  # type: ignore[no-untyped-def]
+    """exp32 (which 0), exp2_32 (1) or log32 (2) of every element of a float32 array: for tests."""
     out = np.empty_like(x)
     for i in range(x.size):
-        out[i] = exp32(x[i])
+        v = x[i]
+        out[i] = exp32(v) if which == 0 else (exp2_32(v) if which == 1 else log32(v))
     return out
 
 
-@njit(fastmath=_FM, error_model="numpy", cache=True)
-def log32_array(x):  # type: ignore[no-untyped-def]
-    """log32 elementwise: for tests."""
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = log32(x[i])
-    return out
+def exp32_array(x: np.ndarray) -> np.ndarray:
+    return _elementwise(np.ascontiguousarray(x, dtype=np.float32), 0)  # type: ignore[no-any-return]
 
 
-@njit(fastmath=_FM, error_model="numpy", cache=True)
-def exp2_32_array(x):  # type: ignore[no-untyped-def]
-    """exp2_32 elementwise: for tests."""
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = exp2_32(x[i])
-    return out
+def exp2_32_array(x: np.ndarray) -> np.ndarray:
+    return _elementwise(np.ascontiguousarray(x, dtype=np.float32), 1)  # type: ignore[no-any-return]
+
+
+def log32_array(x: np.ndarray) -> np.ndarray:
+    return _elementwise(np.ascontiguousarray(x, dtype=np.float32), 2)  # type: ignore[no-any-return]
