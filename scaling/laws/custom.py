@@ -41,11 +41,8 @@ _FD_STEP = float(np.finfo(float).eps ** (1.0 / 3.0))
 
 
 def _lmfit() -> Any:
-    try:
-        import lmfit
-    except ImportError as exc:  # pragma: no cover - lmfit is a dependency
-        raise DataError(format_message("Package lmfit", "for CustomLaw", "installed", "not importable",
-                                       "pip install lmfit")) from exc
+    import lmfit  # a base dependency, imported when first needed (import time)
+
     return lmfit
 
 

@@ -46,11 +46,8 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _sympy() -> Any:
-    try:
-        import sympy
-    except ImportError as exc:  # pragma: no cover - sympy is a dependency
-        raise DataError(format_message("Package sympy", "for ExpressionLaw", "installed", "not importable",
-                                       "pip install sympy")) from exc
+    import sympy  # a base dependency, imported when first needed (import time)
+
     return sympy
 
 
