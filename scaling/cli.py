@@ -279,7 +279,8 @@ def _fit_json(res: Any, level: float) -> dict[str, Any]:
         d["level"] = level
         d["uncertainty"] = {k: v for k, v in (res.uncertainty or {}).items() if isinstance(v, (str, int, float))}
     prov = res.provenance
-    d["provenance"] = {k: prov.get(k) for k in ("version", "rng", "data_name", "data_hash", "flops_per_token")}
+    keys = ("version", "rng", "data_name", "data_hash", "flops_per_token", "engine")
+    d["provenance"] = {k: prov.get(k) for k in keys}
     return d
 
 
@@ -321,7 +322,8 @@ def cmd_fit(args: argparse.Namespace, out: _Out) -> int:
     if args.by and not args.bootstrap:
         raise UsageError("--by applies to the bootstrap: add --bootstrap N")
     law = opts.pop("law")
-    res = fit(table, law, uncertainty=unc, rng=args.seed, progress=_progress_enabled(args), **opts)
+    res = fit(table, law, uncertainty=unc, rng=args.seed, progress=_progress_enabled(args), engine=args.engine,
+              **opts)
     if args.output:
         path = res.save(args.output)
         out.info(f"saved the fit to {path}")
@@ -642,6 +644,10 @@ def build_parser() -> argparse.ArgumentParser:
     _law_args(p)
     p.add_argument("--by", default=None, metavar="COLUMN", help="bootstrap whole clusters (e.g. run, group)")
     p.add_argument("-o", "--output", default=None, metavar="FIT.json", help="save the fit as JSON")
+    p.add_argument("--engine", choices=("auto", "numpy"), default="auto",
+                   help="what screens the starts: auto (default) uses the compiled screen where numba is installed "
+                        "(pip install 'scaling[fast]') and the law has a kernel (chinchilla), else numpy; numpy "
+                        "never uses numba")
     _common(p)
     p.set_defaults(func=cmd_fit)
 

@@ -193,3 +193,20 @@ def test_fast_extra_and_test_extras_carry_numba_and_the_compiled_functions_are_c
     for fn in (C.screen_chinchilla, C.chinchilla_point, C.chinchilla_batch):
         assert fn.targetoptions.get("cache") is True or type(fn._cache).__name__ == "FunctionCache"
         assert type(fn._cache).__name__ == "FunctionCache"  # numba's on-disk cache (not NullCache)
+
+
+def test_cli_fit_engine_flag_and_summary(capsys, tmp_path):
+    import json
+
+    from scaling.cli import main
+
+    frame = pd.DataFrame({"n_params": N, "n_tokens": D, "loss": LOSS})
+    src = tmp_path / "runs.csv"
+    frame.to_csv(src, index=False)
+    assert main(["fit", str(src)]) == 0
+    assert "(grid, compiled screen)" in capsys.readouterr().out
+    assert main(["fit", str(src), "--engine", "numpy", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["provenance"]["engine"] == "numpy"
+    assert main(["fit", str(src), "--engine", "gpu"]) == 2
+    assert "invalid choice: 'gpu' (choose from 'auto', 'numpy')" in capsys.readouterr().err

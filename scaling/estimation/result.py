@@ -359,7 +359,10 @@ class FitResult:
             header.append(("nuisance", ", ".join(f"{k} = {v:.4g}" for k, v in self._nuisance.items())))
         st = prov.get("starts", {})
         if st:
-            header.append(("starts", f"{st.get('n')} ({st.get('kind')}); {st.get('n_agree')} reached the optimum"))
+            eng = self.provenance.get("engine")
+            screen = f", {eng} screen" if eng else ""
+            header.append(("starts", f"{st.get('n')} ({st.get('kind')}{screen}); {st.get('n_agree')} reached the "
+                           "optimum"))
         header.append(("FLOPs rule", self.conventions.flops_label
                        + (f", N {self.conventions.n_params}" if self.conventions.n_params else "")))
         if self._uncertainty:
