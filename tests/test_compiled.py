@@ -210,3 +210,22 @@ def test_cli_fit_engine_flag_and_summary(capsys, tmp_path):
     assert d["provenance"]["engine"] == "numpy"
     assert main(["fit", str(src), "--engine", "gpu"]) == 2
     assert "invalid choice: 'gpu' (choose from 'auto', 'numpy')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name,group", [("gadre_overtraining", None), ("muennighoff_datablations", None),
+                                        ("porian_resolving", "owt2/base/long/kaplan/kaplan/train"),
+                                        ("porian_resolving", "rw/tuned/short/const/attention/train")])
+def test_published_sweeps_reach_the_same_optimum_in_both_engines(name, group):
+    import warnings
+
+    table = sc.load_dataset(name)
+    if group is not None:
+        frame = table.to_frame()
+        table = frame[frame["group"] == group]
+        assert len(table) > 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # these sweeps' own diagnostics (identifiability, boundaries) are not tested here
+        a = sc.fit(table, engine="compiled")
+        b = sc.fit(table, engine="numpy")
+    assert a.provenance["engine"] == "compiled"
+    assert a.objective == pytest.approx(b.objective, rel=1e-12)
