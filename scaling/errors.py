@@ -40,6 +40,7 @@ __all__ = [
     "UncertaintyWarning",
     "DisagreementWarning",
     "SensitivityWarning",
+    "EngineWarning",
     "ForecastHorizonWarning",
     "ScheduleAssumptionWarning",
     "format_message",
@@ -112,6 +113,11 @@ class DisagreementWarning(ScalingWarning):
 class SensitivityWarning(ScalingWarning):
     """A conclusion moves more across reasonable fitting choices (form, objective, subset) than its
     bootstrap interval: the interval understates the uncertainty (``scaling.sensitivity``)."""
+
+
+class EngineWarning(ScalingWarning):
+    """The compiled engine could not be used (numba installed but not importable, or its compilation
+    failed): the fit ran on the numpy engine instead, to the same optimum, slower."""
 
 
 class ForecastHorizonWarning(ExtrapolationWarning):

@@ -229,3 +229,18 @@ def test_published_sweeps_reach_the_same_optimum_in_both_engines(name, group):
         b = sc.fit(table, engine="numpy")
     assert a.provenance["engine"] == "compiled"
     assert a.objective == pytest.approx(b.objective, rel=1e-12)
+
+
+def test_a_broken_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
+    from scaling.errors import EngineWarning
+
+    table = pd.DataFrame({"n_params": N, "n_tokens": D, "loss": LOSS})
+    good = sc.fit(table, engine="numpy")
+    # what an old numba says beside a newer numpy; _module keeps the first failure and raises it again
+    monkeypatch.setattr(compiled, "_FAILED", ImportError("Numba needs NumPy 2.3 or less. Got NumPy 2.5."))
+    with pytest.warns(EngineWarning, match=r"numba is installed but the compiled engine failed to load: ImportError: "
+                                           r"Numba needs NumPy 2.3 or less.*pip install -U numba.*--engine numpy"):
+        r = sc.fit(table)
+    assert r.provenance["engine"] == "numpy" and r.objective == good.objective
+    with pytest.raises(DataError, match=r"cannot be used here: numba is installed but the compiled engine failed"):
+        sc.fit(table, engine="compiled")

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, format_message
+from ..errors import DataError, EngineWarning, format_message
 from ..laws.base import FloatArray
 from .objectives import Objective
 
@@ -34,6 +35,7 @@ ENGINES = ("auto", "compiled", "numpy")
 _MODES = {"huber": 0, "squared_log": 1, "squared": 2}
 _LOCK = threading.Lock()
 _READY = False
+_FAILED: Exception | None = None  # why the compiled module could not be loaded, once known
 
 
 def available() -> bool:
@@ -63,7 +65,15 @@ def resolve(engine: str, objective: Objective, weights: FloatArray | None, scree
         return "numpy"
     why = unsupported(objective, weights) if screen_dtype == "float32" else "the screen runs in float64"
     if why is None:
-        return "compiled"
+        try:
+            _module()
+            return "compiled"
+        except Exception as exc:  # numba present but broken (e.g. too old for this numpy), or a compile error
+            why = f"numba is installed but the compiled engine failed to load: {type(exc).__name__}: {exc}"
+            if engine == "auto":
+                warnings.warn(f"{why}. This fit, and the next ones, use the numpy engine (the same optimum, about "
+                              "3x slower). Fix: pip install -U numba, or pass engine='numpy' (CLI: --engine numpy) "
+                              "to silence this.", EngineWarning, stacklevel=2)
     if engine == "compiled":
         raise DataError(format_message("Option engine", "of fit()", "a problem the compiled screen supports",
                                        "'compiled'", f"It cannot be used here: {why}. Pass engine='auto' or "
@@ -77,27 +87,43 @@ def _module() -> Any:
     On a CPU with AVX-512 the first compilation asks LLVM's loop vectoriser for 16 float32 lanes (its
     cost model otherwise stays at 8 on these CPUs: the screen then takes 0.42 s instead of 0.28 s on
     Epoch's data); the option is set only while this module's functions compile, under a lock, and
-    reset to LLVM's default afterwards."""
-    global _READY
-    from . import _compiled
-
+    reset to LLVM's default afterwards. A failure (numba too old for this numpy, a compile error) is
+    kept and raised again on every later call, so a process tries once."""
+    global _READY, _FAILED
+    if _FAILED is not None:
+        raise _FAILED
     if _READY:
+        from . import _compiled
+
         return _compiled
     with _LOCK:
         if not _READY:
-            import llvmlite.binding as llvm
-
-            wide = "avx512f" in llvm.get_host_cpu_features().flatten()
-            if wide:
-                llvm.set_option("scaling", "-force-vector-width=16")
             try:
-                _compiled.warm_up_kernel()
-            finally:
-                if wide:
-                    llvm.set_option("scaling", "-force-vector-width=0")
-            _compiled.warm_up()
+                _load()
+            except Exception as exc:
+                _FAILED = exc
+                raise
             _READY = True
+    from . import _compiled
+
     return _compiled
+
+
+def _load() -> None:
+    """Import the compiled module and compile (or load) its functions; see :func:`_module`."""
+    import llvmlite.binding as llvm
+
+    from . import _compiled
+
+    wide = "avx512f" in llvm.get_host_cpu_features().flatten()
+    if wide:
+        llvm.set_option("scaling", "-force-vector-width=16")
+    try:
+        _compiled.warm_up_kernel()
+    finally:
+        if wide:
+            llvm.set_option("scaling", "-force-vector-width=0")
+    _compiled.warm_up()
 
 
 def screen(objective: Objective, v0: FloatArray, T: FloatArray, lo: FloatArray, hi: FloatArray,
