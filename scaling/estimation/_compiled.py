@@ -4,8 +4,9 @@ Only imported when numba is installed (:func:`scaling.estimation.compiled.availa
 
 * ``exp32`` / ``log32``: float32 exp and log written as polynomials (Cephes' ``expf``/``logf``
   coefficients, relative error <= 1.2e-7 over the float32 range, ``tests/test_compiled.py``), so that
-  LLVM vectorises a loop over data points (numba's ``math.exp`` is a scalar libm call, 13 ns a point
-  against 5 here on Epoch's data);
+  LLVM vectorises a loop over data points (with numba's ``math.exp``, a scalar libm call, one start's
+  objective and gradient took 13 ns a point on the reference machine, 2026-12-02; this kernel takes 3.4:
+  ``benchmarks/bench_kernel.py`` row (c));
 * ``chinchilla_point``: one start's summed objective and gradient for Chinchilla's law in internal
   coordinates (e, a, b, alpha, beta), in one pass over the points;
 * ``screen``: the engine's projected L-BFGS (:func:`scaling.estimation.optimize.batched_lbfgs`: the same
