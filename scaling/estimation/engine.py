@@ -133,7 +133,8 @@ def multistart(objective: Objective, starts: FloatArray, **options: Any) -> Mult
 
     BLAS is limited to one thread meanwhile: the work is many small matrix–vector products, for which
     OpenBLAS's own threads only add contention (10x slower on 2 busy cores). The batch runs in one thread
-    by default (see :func:`default_threads`); ``threads=k`` splits it over k threads.
+    by default (see :func:`default_threads`); ``threads=k`` splits the numpy batch over k threads (the
+    compiled screen always runs in the calling thread).
     """
     with threadpool_limits(limits=1, user_api="blas"):
         return _multistart(objective, starts, **options)
