@@ -340,14 +340,12 @@ def _multistart(objective: Objective, starts: FloatArray, *, weights: FloatArray
     finite = order[np.isfinite(fs[order])]
     # polish the best distinct end points (distinct after rounding), always including the best
     cand: list[int] = []
-    seen: list[FloatArray] = []
     # only end points that could be the optimum are worth a tight polish: within 0.1 % of the best
     # (float32 screening leaves end points within ~1e-6 of their basin's minimum)
     cutoff = fs[finite[0]] + 1e-3 * abs(fs[finite[0]]) if finite.size else np.inf
     pool = finite[fs[finite] <= cutoff]
     while pool.size and len(cand) < n_polish:
         i = int(pool[0])
-        seen.append(xs[i])
         cand.append(i)
         # drop the end points that round to this one (np.allclose(x, xs[i], rtol=1e-3, atol=1e-4), row-wise)
         near = np.all(np.abs(xs[pool] - xs[i]) <= 1e-4 + 1e-3 * np.abs(xs[i]), axis=1)
